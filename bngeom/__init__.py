@@ -1,0 +1,63 @@
+"""bngeom: the Riemannian geometry of two-layer neural networks with batch normalization.
+
+Gradient descent on a BN network is gradient descent on a network without BN, on
+the manifold ``M = S^{d-1}_Sigma x R`` with the metric built from the
+pseudo-inverse ``G(u)^+`` (Ma & Ying, 2021). This package computes that geometry
+exactly and in closed form:
+
+* :mod:`bngeom.geometry` -- the batched metric core on ``N_Sigma``;
+* :mod:`bngeom.charts` -- the charts ``phi`` (BN -> N_Sigma) and ``psi`` (N_Sigma -> sphere);
+* :mod:`bngeom.model` -- the BN network, its vanilla twin, losses and exact gradients;
+* :mod:`bngeom.data` -- centring, covariance, anisotropic data, teachers;
+* :mod:`bngeom.functions` -- activations and losses.
+"""
+
+from bngeom import charts, data, functions, geometry, model
+from bngeom.charts import (
+    covariance_norm,
+    manifold_to_sphere_differential,
+    neuron_radii,
+    normalize_to_manifold,
+    normalize_to_sphere,
+    sphere_to_manifold_differential,
+)
+from bngeom.data import Dataset, anisotropic_gaussian, center, covariance, make_teacher_dataset
+from bngeom.functions import get_activation, get_loss
+from bngeom.model import (
+    bn_forward,
+    bn_loss,
+    bn_loss_and_gradients,
+    vanilla_forward,
+    vanilla_loss,
+    vanilla_loss_and_gradients,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "charts",
+    "data",
+    "functions",
+    "geometry",
+    "model",
+    "covariance_norm",
+    "manifold_to_sphere_differential",
+    "neuron_radii",
+    "normalize_to_manifold",
+    "normalize_to_sphere",
+    "sphere_to_manifold_differential",
+    "Dataset",
+    "anisotropic_gaussian",
+    "center",
+    "covariance",
+    "make_teacher_dataset",
+    "get_activation",
+    "get_loss",
+    "bn_forward",
+    "bn_loss",
+    "bn_loss_and_gradients",
+    "vanilla_forward",
+    "vanilla_loss",
+    "vanilla_loss_and_gradients",
+    "__version__",
+]

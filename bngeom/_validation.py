@@ -1,0 +1,161 @@
+"""Input checks shared by every public entry point.
+
+Each check raises a ``ValueError`` or ``TypeError`` whose message names the
+argument and the condition it broke, so that bad input never turns into a
+silent NaN or a crash deep inside numpy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+#: Relative tolerance for "this point lies on N_Sigma" (u^T Sigma u = 1).
+MANIFOLD_RTOL = 1e-6
+#: Tolerance for "this vector is tangent" (|xi^T Sigma u| relative to its scale).
+TANGENT_RTOL = 1e-6
+
+
+def as_float_array(value: ArrayLike, name: str, *, min_ndim: int = 0,
+                   max_ndim: int | None = None, allow_empty: bool = False) -> NDArray:
+    """Convert ``value`` to a finite real floating array or raise.
+
+    Integer and boolean input is promoted to float64; float32 stays float32.
+    Complex, object and string input raises ``TypeError``.
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real numeric array, got a string")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise TypeError(f"{name} must be a real numeric array: {exc}") from None
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind != "f":
+        raise TypeError(f"{name} must have a real floating dtype, got dtype {arr.dtype}")
+    if arr.ndim < min_ndim or (max_ndim is not None and arr.ndim > max_ndim):
+        want = f"{min_ndim}" if max_ndim == min_ndim else (
+            f"at least {min_ndim}" if max_ndim is None else f"{min_ndim} to {max_ndim}")
+        raise ValueError(f"{name} must have {want} dimensions, got shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, it contains NaN or inf")
+    return arr
+
+
+def check_positive_scalar(value: Any, name: str) -> float:
+    """Return ``value`` as a float after checking it is finite and > 0."""
+    if isinstance(value, (bool, np.bool_)) or not np.isscalar(value) and np.ndim(value) != 0:
+        raise TypeError(f"{name} must be a real scalar, got {type(value).__name__}")
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real scalar, got {value!r}") from None
+    if isinstance(value, complex) or np.iscomplexobj(value):
+        raise TypeError(f"{name} must be real, got {value!r}")
+    if not np.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {out}")
+    if out <= 0:
+        raise ValueError(f"{name} must be > 0, got {out}")
+    return out
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` as an int after checking it is an integer >= 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def check_radius(radius: ArrayLike, name: str = "radius") -> NDArray | float:
+    """Radii are positive and finite; a scalar or one radius per point."""
+    if np.ndim(radius) == 0:
+        return check_positive_scalar(radius, name)
+    arr = as_float_array(radius, name)
+    if np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0, its smallest entry is {arr.min()}")
+    return arr
+
+
+def check_covariance(cov: ArrayLike, name: str = "cov", *, rtol: float = 1e-10) -> NDArray:
+    """Check that ``cov`` is a symmetric positive definite (d, d) matrix.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not square, not symmetric (to ``rtol`` of its largest
+        entry), or not positive definite; the last message quotes the
+        smallest eigenvalue.
+    """
+    arr = as_float_array(cov, name, min_ndim=2, max_ndim=2)
+    if arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{name} must be a square (d, d) matrix, got shape {arr.shape}")
+    scale = float(np.max(np.abs(arr)))
+    asym = float(np.max(np.abs(arr - arr.T)))
+    if asym > rtol * max(scale, np.finfo(float).tiny):
+        raise ValueError(
+            f"{name} must be symmetric: max |cov - cov.T| = {asym:.3e} "
+            f"exceeds {rtol:.0e} x max |cov| = {rtol * scale:.3e}")
+    eig = np.linalg.eigvalsh(arr.astype(np.float64))
+    # Eigenvalues below d * eps * lambda_max are zero to working precision.
+    floor = arr.shape[0] * np.finfo(np.float64).eps * max(eig[-1], 0.0)
+    if eig[0] <= floor:
+        kind = "indefinite" if eig[0] < -floor else "singular"
+        raise ValueError(
+            f"{name} must be positive definite, but it is {kind}: "
+            f"smallest eigenvalue {eig[0]:.6e} (largest {eig[-1]:.6e})")
+    return arr
+
+
+def check_dimension(arr: NDArray, d: int, name: str) -> None:
+    """The last axis of ``arr`` must have length ``d``."""
+    if arr.shape[-1] != d:
+        raise ValueError(f"{name} must have last dimension {d} (from cov), got shape {arr.shape}")
+
+
+def check_on_manifold(u: NDArray, cov_u: NDArray, name: str = "u",
+                      rtol: float | None = None) -> None:
+    """Points must satisfy u^T Sigma u = 1 to ``rtol`` (relative)."""
+    tol = _tol(u, rtol, MANIFOLD_RTOL)
+    quad = np.sum(u * cov_u, axis=-1)
+    err = np.abs(quad - 1.0)
+    if np.any(err > tol):
+        raise ValueError(
+            f"{name} must lie on N_Sigma (u^T cov u = 1): the largest |u^T cov u - 1| is "
+            f"{float(np.max(err)):.3e} > {tol:.0e}; use normalize_to_manifold first")
+
+
+def check_tangent(xi: NDArray, cov_u: NDArray, name: str = "tangent_vec",
+                  rtol: float | None = None) -> None:
+    """Vectors must satisfy xi^T Sigma u = 0, relative to |xi| |Sigma u|."""
+    tol = _tol(xi, rtol, TANGENT_RTOL)
+    inner = np.abs(np.sum(xi * cov_u, axis=-1))
+    scale = np.linalg.norm(xi, axis=-1) * np.linalg.norm(cov_u, axis=-1)
+    bad = inner > tol * np.maximum(scale, 1e-300)
+    if np.any(bad):
+        worst = float(np.max(inner / np.maximum(scale, 1e-300)))
+        raise ValueError(
+            f"{name} must be tangent to N_Sigma at the base point (xi^T cov u = 0): "
+            f"relative |xi^T cov u| = {worst:.3e} > {tol:.0e}; use to_tangent first")
+
+
+def check_same_leading(a: NDArray, b: NDArray, name_a: str, name_b: str) -> None:
+    """Batch shapes must broadcast."""
+    try:
+        np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    except ValueError:
+        raise ValueError(
+            f"{name_a} and {name_b} have batch shapes {a.shape[:-1]} and {b.shape[:-1]}, "
+            "which do not broadcast") from None
+
+
+def _tol(arr: NDArray, rtol: float | None, default: float) -> float:
+    if rtol is not None:
+        return rtol
+    # float32 input carries ~1e-7 relative error already.
+    return max(default, 100 * float(np.finfo(arr.dtype).eps)) if arr.dtype.kind == "f" else default

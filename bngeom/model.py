@@ -1,0 +1,286 @@
+r"""The two-layer BN network, its vanilla twin, their losses and exact gradients (MATH §1-3).
+
+With population batch normalization :math:`\mathrm{BN}(w^\top x) = w^\top x/\|w\|_\Sigma`
+(for centred data), the BN network of width :math:`m` is
+
+.. math:: f(x;\Theta) = \frac1m\sum_k a_k\,\sigma(w_k^\top x/\|w_k\|_\Sigma),
+
+and its vanilla twin :math:`f_v(x;\Theta') = \frac1m\sum_k a_k\sigma(u_k^\top x)` with
+:math:`u_k = \varphi(w_k)` computes the same function. Parameters are arrays
+``W`` / ``U`` of shape ``(m, d)`` and ``a`` of shape ``(m,)``; data ``X`` of shape
+``(n, d)`` and targets ``y`` of shape ``(n,)``. The loss is the data average
+:math:`L = \frac1n\sum_i \ell(f(x_i), y_i)`.
+
+Everything is vectorized over neurons and samples. The ``n x m``
+pre-activation matrix is processed in blocks of samples whenever it would
+exceed ``memory_budget`` bytes, so peak memory stays bounded at any width.
+
+Examples
+--------
+>>> import numpy as np
+>>> from bngeom import data
+>>> X, cov = data.anisotropic_gaussian(200, [3.0, 1.0, 0.5], rng=0)
+>>> W = np.random.default_rng(1).standard_normal((10, 3)); a = np.ones(10)
+>>> y = np.sin(X[:, 0])
+>>> res = bn_loss_and_gradients(X, y, W, a, cov, "tanh", "squared")
+>>> bool(np.allclose(np.sum(W * res.grad_w, axis=1), 0.0))   # w^T grad_w L = 0
+True
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import autograd.numpy as anp
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from bngeom._validation import (
+    as_float_array,
+    check_covariance,
+    check_dimension,
+    check_positive_scalar,
+)
+from bngeom.charts import normalize_to_manifold
+from bngeom.functions import Activation, Loss, get_activation, get_loss
+
+__all__ = [
+    "DEFAULT_MEMORY_BUDGET",
+    "LossAndGradients",
+    "bn_forward",
+    "vanilla_forward",
+    "bn_loss",
+    "vanilla_loss",
+    "bn_loss_and_gradients",
+    "vanilla_loss_and_gradients",
+    "bn_gradient_from_vanilla",
+    "block_rows",
+]
+
+#: Default memory budget (bytes) for the n x m intermediate matrices.
+DEFAULT_MEMORY_BUDGET = 256 * 2**20
+# Number of n x m temporaries alive at once in the gradient pass.
+_TEMPORARIES = 3
+
+
+class LossAndGradients(NamedTuple):
+    """Loss value and its Euclidean gradients.
+
+    ``grad_w`` is the gradient in the first-layer parameters of the chart used
+    (``W`` for the BN network, ``U`` for the vanilla one), shape ``(m, d)``;
+    ``grad_a`` the gradient in the output weights, shape ``(m,)``.
+    """
+
+    loss: float
+    grad_w: NDArray
+    grad_a: NDArray
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+
+def _check_data(X: ArrayLike, y: ArrayLike | None, d: int | None = None
+                ) -> tuple[NDArray, NDArray | None]:
+    X = as_float_array(X, "X", min_ndim=2, max_ndim=2)
+    if d is not None:
+        check_dimension(X, d, "X")
+    if y is None:
+        return X, None
+    y = as_float_array(y, "y", min_ndim=1, max_ndim=1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X and y must have the same number of samples, got {X.shape[0]} "
+                         f"and {y.shape[0]}")
+    return X, y
+
+
+def _check_params(W: ArrayLike, a: ArrayLike, d: int, name_w: str) -> tuple[NDArray, NDArray]:
+    W = as_float_array(W, name_w, min_ndim=2, max_ndim=2)
+    check_dimension(W, d, name_w)
+    a = as_float_array(a, "a", min_ndim=1, max_ndim=1)
+    if a.shape[0] != W.shape[0]:
+        raise ValueError(f"{name_w} and a must describe the same number of neurons (width), "
+                         f"got {W.shape[0]} rows and {a.shape[0]} output weights")
+    if np.any(np.linalg.norm(W, axis=1) == 0):
+        raise ValueError(f"{name_w} must have non-zero rows: a zero neuron has no direction")
+    return W, a
+
+
+def block_rows(n: int, m: int, memory_budget: float, itemsize: int = 8) -> int:
+    """Number of samples per block so that the n x m temporaries fit ``memory_budget``.
+
+    Examples
+    --------
+    >>> block_rows(10_000, 100_000, 256 * 2**20)
+    111
+    """
+    budget = check_positive_scalar(memory_budget, "memory_budget")
+    return int(max(1, min(n, budget // (_TEMPORARIES * m * itemsize))))
+
+
+# ---------------------------------------------------------------------------
+# forward passes and losses (autograd-differentiable)
+
+
+def vanilla_forward(X: ArrayLike, U: ArrayLike, a: ArrayLike,
+                    activation: str | Activation = "tanh") -> NDArray:
+    r"""The vanilla network :math:`f_v(x) = \frac1m\sum_k a_k\sigma(u_k^\top x)` (eq. 8's model).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> vanilla_forward(np.eye(2), np.eye(2), np.array([2.0, 4.0]), "relu").tolist()
+    [1.0, 2.0]
+    """
+    act = get_activation(activation)
+    return anp.dot(act(anp.dot(X, anp.transpose(U))), a) / anp.shape(a)[0]
+
+
+def bn_forward(X: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLike,
+               activation: str | Activation = "tanh") -> NDArray:
+    r"""The BN network :math:`f(x) = \frac1m\sum_k a_k\sigma(w_k^\top x/\|w_k\|_\Sigma)` (eqs. 1-4).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bn_forward(np.eye(2), 3 * np.eye(2), np.array([2.0, 4.0]), np.eye(2), "relu").tolist()
+    [1.0, 2.0]
+    """
+    cov = check_covariance(cov)
+    X, _ = _check_data(X, None, cov.shape[0])
+    W, a = _check_params(W, a, cov.shape[0], "W")
+    return vanilla_forward(X, normalize_to_manifold(W, cov), a, activation)
+
+
+def vanilla_loss(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: ArrayLike,
+                 activation: str | Activation = "tanh", loss: str | Loss = "squared"):
+    r"""The vanilla loss :math:`\tilde L(U, a) = \frac1n\sum_i\ell(f_v(x_i), y_i)`.
+
+    Written with ``autograd.numpy`` and unblocked, so that autograd (and
+    pymanopt's autograd backend) can differentiate it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(vanilla_loss(np.eye(2), np.zeros(2), np.eye(2), np.array([2.0, 2.0]), "relu"))
+    0.5
+    """
+    lo = get_loss(loss)
+    return anp.mean(lo(vanilla_forward(X, U, a, activation), y))
+
+
+def bn_loss(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLike,
+            activation: str | Activation = "tanh", loss: str | Loss = "squared") -> float:
+    r"""The BN loss :math:`L(W, a) = \tilde L(\varphi(W), a)` (MATH §1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(bn_loss(np.eye(2), np.zeros(2), 5 * np.eye(2), np.array([2.0, 2.0]),
+    ...               np.eye(2), "relu"))
+    0.5
+    """
+    cov = check_covariance(cov)
+    X, y = _check_data(X, y, cov.shape[0])
+    W, a = _check_params(W, a, cov.shape[0], "W")
+    return float(vanilla_loss(X, y, normalize_to_manifold(W, cov), a, activation, loss))
+
+
+# ---------------------------------------------------------------------------
+# exact gradients, blocked over samples
+
+
+def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: ArrayLike,
+                               activation: str | Activation = "tanh",
+                               loss: str | Loss = "squared", *,
+                               memory_budget: float = DEFAULT_MEMORY_BUDGET,
+                               validate: bool = True) -> LossAndGradients:
+    r"""Loss and exact Euclidean gradients of the vanilla network (eq. 8).
+
+    .. math:: \nabla_{u_k}\tilde L = \frac{a_k}{m}\,\mathbb E[\ell'\sigma'(u_k^\top x)\,x],
+              \qquad \nabla_{a_k}\tilde L = \frac1m\,\mathbb E[\ell'\sigma(u_k^\top x)].
+
+    The expectation is the average over the data set, taken in blocks of
+    samples that keep the ``n x m`` temporaries within ``memory_budget`` bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = vanilla_loss_and_gradients(np.eye(2), np.zeros(2), np.eye(2),
+    ...                                  np.array([2.0, 2.0]), "relu")
+    >>> res.grad_a.tolist()
+    [0.25, 0.25]
+    """
+    act, lo = get_activation(activation), get_loss(loss)
+    if validate:
+        X, y = _check_data(X, y)
+        U, a = _check_params(U, a, X.shape[1], "U")
+    n, m = X.shape[0], U.shape[0]
+    rows = block_rows(n, m, memory_budget, np.dtype(X.dtype).itemsize)
+    total = 0.0
+    grad_a = np.zeros(m, dtype=np.result_type(X, U, a))
+    grad_u = np.zeros_like(U, dtype=grad_a.dtype)
+    for start in range(0, n, rows):
+        xb, yb = X[start:start + rows], y[start:start + rows]
+        z = xb @ U.T
+        s = act.function(z)
+        f = s @ a / m
+        resid = lo.derivative(f, yb)
+        total += float(np.sum(lo.function(f, yb)))
+        grad_a += resid @ s
+        del s
+        z = act.derivative(z)
+        z *= resid[:, None]
+        grad_u += z.T @ xb
+    scale = 1.0 / (n * m)
+    return LossAndGradients(total / n, grad_u * (a * scale)[:, None], grad_a * scale)
+
+
+def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike) -> NDArray:
+    r"""BN gradient from the vanilla one: :math:`\nabla_w L = P_u^\top\nabla_u\tilde L/\|w\|_\Sigma`.
+
+    The chain rule through :math:`\varphi` (MATH §2): with :math:`u = \varphi(w)`,
+    :math:`\nabla_w L = (I - \Sigma u u^\top)\nabla_u\tilde L/\|w\|_\Sigma`, which is
+    the paper's eq. (6) gradient and satisfies :math:`w^\top\nabla_w L = 0`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bn_gradient_from_vanilla(np.array([[2.0, 0.0]]), np.array([[1.0, 1.0]]), np.eye(2)).tolist()
+    [[0.0, 0.5]]
+    """
+    W = np.asarray(W)
+    grad_u = np.asarray(grad_u)
+    cov_w = W @ cov
+    norm_w = np.sqrt(np.sum(W * cov_w, axis=-1, keepdims=True))
+    u = W / norm_w
+    return (grad_u - (cov_w / norm_w) * np.sum(u * grad_u, axis=-1, keepdims=True)) / norm_w
+
+
+def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike,
+                          cov: ArrayLike, activation: str | Activation = "tanh",
+                          loss: str | Loss = "squared", *,
+                          memory_budget: float = DEFAULT_MEMORY_BUDGET,
+                          validate: bool = True) -> LossAndGradients:
+    r"""Loss and exact Euclidean gradients of the BN network in ``(W, a)`` (eq. 6).
+
+    .. math:: \nabla_{w_k}L = \frac{a_k}{m\|w_k\|_\Sigma}
+              \Big(I - \frac{\Sigma w_k w_k^\top}{\|w_k\|_\Sigma^2}\Big)
+              \mathbb E[\ell'\sigma'(z_k)\,x],\qquad z_k = w_k^\top x/\|w_k\|_\Sigma.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = bn_loss_and_gradients(np.eye(2), np.zeros(2), 2 * np.eye(2),
+    ...                             np.array([2.0, 2.0]), np.eye(2), "relu")
+    >>> res.grad_w.tolist()
+    [[0.0, 0.0], [0.0, 0.0]]
+    """
+    if validate:
+        cov = check_covariance(cov)
+        X, y = _check_data(X, y, cov.shape[0])
+        W, a = _check_params(W, a, cov.shape[0], "W")
+    U = W / np.sqrt(np.sum((W @ cov) * W, axis=-1, keepdims=True))
+    res = vanilla_loss_and_gradients(X, y, U, a, activation, loss,
+                                     memory_budget=memory_budget, validate=False)
+    return LossAndGradients(res.loss, bn_gradient_from_vanilla(W, res.grad_w, cov), res.grad_a)
