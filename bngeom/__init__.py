@@ -9,8 +9,17 @@ exactly and in closed form:
 * :mod:`bngeom.charts` -- the charts ``phi`` (BN -> N_Sigma) and ``psi`` (N_Sigma -> sphere);
 * :mod:`bngeom.model` -- the BN network, its vanilla twin, losses and exact gradients;
 * :mod:`bngeom.data` -- centring, covariance, anisotropic data, teachers;
-* :mod:`bngeom.functions` -- activations and losses.
+* :mod:`bngeom.functions` -- activations and losses;
+* ``bngeom.BNSpace`` / ``bngeom.BNMetric`` -- the geomstats adapter;
+* ``bngeom.BNManifold`` -- the pymanopt adapter;
+* ``bngeom.wasserstein2`` -- the 2-Wasserstein distance on ``M``.
+
+The adapters are imported lazily, so ``import bngeom`` does not import
+geomstats or pymanopt until they are used.
 """
+
+from importlib import import_module
+from typing import Any
 
 from bngeom import charts, data, functions, geometry, model
 from bngeom.charts import (
@@ -33,6 +42,22 @@ from bngeom.model import (
 )
 
 __version__ = "0.1.0"
+
+# name -> module holding it; loaded on first access (PEP 562).
+_LAZY = {
+    "BNSpace": "bngeom.geomstats_space",
+    "BNMetric": "bngeom.geomstats_space",
+    "BNManifold": "bngeom.pymanopt_manifold",
+    "make_problem": "bngeom.pymanopt_manifold",
+    "wasserstein2": "bngeom.wasserstein",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'bngeom' has no attribute {name!r}")
+
 
 __all__ = [
     "charts",
@@ -59,5 +84,6 @@ __all__ = [
     "vanilla_forward",
     "vanilla_loss",
     "vanilla_loss_and_gradients",
+    *_LAZY,
     "__version__",
 ]

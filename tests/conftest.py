@@ -1,0 +1,22 @@
+"""Shared test configuration.
+
+The default hypothesis profile runs at least 100 examples per property,
+derandomized so that CI runs are reproducible; ``HYPOTHESIS_PROFILE=thorough``
+runs 1000.
+"""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "default",
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
