@@ -1,4 +1,4 @@
-r"""Data sets: centring, the covariance :math:`\Sigma`, anisotropic Gaussian data, teachers (MATH §1).
+r"""Data: centring, the covariance :math:`\Sigma`, anisotropic Gaussian data, teachers (MATH §1).
 
 Assumption 1 asks for centred data with a symmetric positive definite
 :math:`\Sigma = \mathbb E[xx^\top]`; for a finite data set :math:`\Sigma = X^\top X/n`

@@ -50,7 +50,7 @@ class Activation:
 
 @dataclass(frozen=True)
 class Loss:
-    r"""A loss :math:`\ell(f, y)` with :math:`\partial\ell/\partial f` and :math:`\partial^2\ell/\partial f^2`."""
+    r"""A loss :math:`\ell(f, y)` with its first two derivatives in ``f``."""
 
     name: str
     function: Callable
@@ -136,7 +136,7 @@ LOSSES: dict[str, Loss] = {
 
 
 def get_activation(activation: str | Activation) -> Activation:
-    """Look up an activation by name (``tanh``, ``relu``, ``leaky_relu``, ``softplus``, ``sigmoid``).
+    """Look up an activation: ``tanh``, ``relu``, ``leaky_relu``, ``softplus`` or ``sigmoid``.
 
     Examples
     --------

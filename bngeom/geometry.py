@@ -338,7 +338,7 @@ def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: A
 def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
                        euclidean_hvp: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
                        radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
-    r"""Riemannian Hessian of :math:`\tilde L` on :math:`(N_\Sigma, r^2 g)` applied to ``tangent_vec``.
+    r"""Riemannian Hessian of :math:`\tilde L` on :math:`(N_\Sigma, r^2 g)`, applied to a vector.
 
     Obtained by conjugating the sphere's Hessian of the 0-homogeneous
     :math:`F = \tilde L\circ\varphi` with the isometry (MATH §5). With
@@ -496,7 +496,7 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
          radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""Geodesic distance :math:`d_g(u, v) = r\cdot\angle(\breve u, \breve v)` (MATH §5).
 
-    The angle is computed as :math:`2\,\mathrm{atan2}(\|\breve u-\breve v\|, \|\breve u+\breve v\|)`,
+    The angle is :math:`2\,\mathrm{atan2}(\|\breve u-\breve v\|, \|\breve u+\breve v\|)`,
     equal to :math:`\arccos(\breve u^\top\breve v)` but accurate at 0 and :math:`\pi`.
 
     Examples

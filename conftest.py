@@ -1,4 +1,4 @@
-"""Shared test configuration.
+"""Shared test configuration (tests, docstring examples and docs).
 
 The default hypothesis profile runs at least 100 examples per property,
 derandomized so that CI runs are reproducible; ``HYPOTHESIS_PROFILE=thorough``

@@ -1,0 +1,107 @@
+"""The ``bngeom`` command line.
+
+Subcommands
+-----------
+``bngeom check``
+    Verify Proposition 1 and Theorem 2 on random BN networks; print the
+    relative discrepancies; exit 1 if any exceeds its tolerance.
+``bngeom reproduce``
+    Run the paper's claims, write figures and a report (see ``--help``).
+``bngeom bench``
+    Run the benchmark suite (see ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bngeom import __version__
+
+__all__ = ["main"]
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from bngeom.checks import run_checks
+
+    claims = run_checks(seed=args.seed, tolerance=args.tolerance)
+    print(f"{'claim':<28} {'activation':<11} {'loss':<9} {'rel. discrepancy':>17}  result")
+    for c in claims:
+        det = c["details"]
+        print(f"{c['id']:<28} {det.get('activation', '-'):<11} {det.get('loss', '-'):<9} "
+              f"{c['measured']:>17.3e}  {'pass' if c['passed'] else 'FAIL'}")
+    failed = [c for c in claims if not c["passed"]]
+    print(f"{len(claims) - len(failed)} passed, {len(failed)} failed "
+          f"(tolerance {args.tolerance:.0e} relative, float64)")
+    return 1 if failed else 0
+
+
+def _run_reproduce(args: argparse.Namespace) -> int:
+    from bngeom.reproduce import run_from_args
+
+    return run_from_args(args)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from bngeom.bench import main as bench_main
+
+    return bench_main(args.bench_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``bngeom`` command."""
+    parser = argparse.ArgumentParser(
+        prog="bngeom",
+        description="Riemannian geometry of two-layer networks with batch normalization: "
+                    "numerical checks, the paper's experiments and benchmarks.")
+    parser.add_argument("--version", action="version", version=f"bngeom {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = sub.add_parser(
+        "check", help="verify Proposition 1 and Theorem 2 on random BN networks",
+        description="Build random BN networks and data sets (every activation, both losses), "
+                    "verify Proposition 1 (the pseudo-inverse metric is positive definite on "
+                    "T_u and equals its closed form) and Theorem 2 (the BN-induced velocity "
+                    "equals minus the Riemannian gradient, against an autograd BN layer), print "
+                    "the relative discrepancies and exit 1 if any exceeds the tolerance.")
+    check.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    check.add_argument("--tolerance", type=float, default=1e-10,
+                       help="relative tolerance (default 1e-10)")
+    check.set_defaults(func=_run_check)
+
+    reproduce = sub.add_parser(
+        "reproduce", help="reproduce the paper's claims, figures and a report",
+        description="Run every claim of the paper (Proposition 1, Theorem 2, the energy "
+                    "identity, Theorems 4-5, Section 4's three effects) on an embedded default, "
+                    "write PNG figures, report.json and report.md, and exit 1 if any claim "
+                    "fails.")
+    try:
+        from bngeom.reproduce import add_arguments
+    except ImportError:  # pragma: no cover - only while the module is missing
+        add_arguments = None
+    if add_arguments is not None:
+        add_arguments(reproduce)
+    reproduce.set_defaults(func=_run_reproduce)
+
+    bench = sub.add_parser(
+        "bench", help="run the benchmark suite", add_help=False,
+        description="Run the benchmark suite; `bngeom bench --help` lists its options.")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=_run_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bngeom`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv[:1] == ["bench"]:
+        # Everything after `bench` belongs to the benchmark suite's own parser.
+        return _run_bench(argparse.Namespace(bench_args=argv[1:]))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
