@@ -48,6 +48,8 @@ def as_float_array(value: ArrayLike, name: str, *, min_ndim: int = 0,
 
 def check_positive_scalar(value: Any, name: str) -> float:
     """Return ``value`` as a float after checking it is finite and > 0."""
+    if isinstance(value, (str, bytes, np.str_, np.bytes_)):
+        raise TypeError(f"{name} must be a real scalar, got the string {value!r}")
     if isinstance(value, (bool, np.bool_)) or not np.isscalar(value) and np.ndim(value) != 0:
         raise TypeError(f"{name} must be a real scalar, got {type(value).__name__}")
     try:
@@ -112,10 +114,11 @@ def check_covariance(cov: ArrayLike, name: str = "cov", *, rtol: float = 1e-10) 
     return arr
 
 
-def check_dimension(arr: NDArray, d: int, name: str) -> None:
-    """The last axis of ``arr`` must have length ``d``."""
-    if arr.shape[-1] != d:
-        raise ValueError(f"{name} must have last dimension {d} (from cov), got shape {arr.shape}")
+def check_dimension(arr: NDArray, d: int, name: str, source: str = "cov") -> None:
+    """The last axis of ``arr`` must have length ``d`` (the dimension of ``source``)."""
+    if arr.ndim == 0 or arr.shape[-1] != d:
+        raise ValueError(f"{name} must have last dimension {d} (the dimension of {source}), "
+                         f"got shape {arr.shape}")
 
 
 def check_on_manifold(u: NDArray, cov_u: NDArray, name: str = "u",

@@ -153,7 +153,7 @@ def manifold_to_sphere_differential(u: ArrayLike, tangent_vec: ArrayLike) -> NDA
     """
     u = _points(u, "u")
     xi = as_float_array(tangent_vec, "tangent_vec", min_ndim=1)
-    check_dimension(xi, u.shape[-1], "tangent_vec")
+    check_dimension(xi, u.shape[-1], "tangent_vec", "u")
     norm_u = np.linalg.norm(u, axis=-1, keepdims=True)
     unit = u / norm_u
     return (xi - unit * np.sum(unit * xi, axis=-1, keepdims=True)) / norm_u

@@ -189,6 +189,8 @@ def oblique_projection(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike,
     cov = _cov(cov, validate)
     u, cov_u = _point(base_point, cov, validate)
     v = as_float_array(vector, "vector", min_ndim=1) if validate else np.asarray(vector)
+    if validate:
+        check_dimension(v, cov.shape[0], "vector")
     return v - u * _dot(cov_u, v)
 
 
@@ -251,6 +253,12 @@ def is_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
 # the metric
 
 
+def _inner(u: NDArray, xi: NDArray, eta: NDArray) -> NDArray:
+    sq = np.sum(u * u, axis=-1)
+    return (np.sum(xi * eta, axis=-1)
+            - np.sum(u * xi, axis=-1) * np.sum(u * eta, axis=-1) / sq) / sq
+
+
 def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                   cov: ArrayLike, *, radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""The metric :math:`r^2 g_u(\xi,\eta) = r^2\xi^\top G(u)^+\eta` in closed form (Prop. 1).
@@ -275,10 +283,7 @@ def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b
     u, cov_u = _point(base_point, cov, validate)
     xi = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
     eta = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
-    sq = np.sum(u * u, axis=-1)
-    out = (np.sum(xi * eta, axis=-1)
-           - np.sum(u * xi, axis=-1) * np.sum(u * eta, axis=-1) / sq) / sq
-    return out * _radius_sq(radius, validate)
+    return _inner(u, xi, eta) * _radius_sq(radius, validate)
 
 
 def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
@@ -291,8 +296,10 @@ def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, 
     >>> float(squared_norm(np.array([1.0, 0.0]), np.array([0.0, 3.0]), np.eye(2)))
     9.0
     """
-    return inner_product(base_point, tangent_vec, tangent_vec, cov, radius=radius,
-                         validate=validate)
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    xi = _vector(tangent_vec, u, cov_u, validate)
+    return _inner(u, xi, xi) * _radius_sq(radius, validate)
 
 
 def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,

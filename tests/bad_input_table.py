@@ -1,0 +1,341 @@
+"""The bad-input table: every public entry point against every class of bad input.
+
+``ENTRIES`` lists the public entry points with a factory of valid arguments and the
+kind of each argument; ``CORRUPTIONS`` lists, per kind of argument, the classes of
+bad input and how to make one from a valid value (drawing details from hypothesis'
+``data`` or a numpy generator). ``tests/test_bad_input.py`` fuzzes every
+(entry point, argument, class) triple; ``docs/bad_input.md`` holds the table that
+``python tests/bad_input_table.py`` prints, and a test keeps the two identical.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bngeom import charts, data, geometry, model
+
+D = 3
+COV = np.diag([4.0, 1.0, 0.25])
+
+
+def _points(n=4, seed=0):
+    return geometry.random_point(COV, n, rng=seed)
+
+
+def _tangents(u, seed=1):
+    return geometry.random_tangent_vector(u, COV, rng=seed, scale=0.5)
+
+
+def _dataset():
+    ds = data.make_teacher_dataset(20, [4.0, 1.0, 0.25], teacher_width=2, rng=0)
+    return ds.X, ds.y
+
+
+# --------------------------------------------------------------------------- corruptions
+# Each corruption maps (valid value, numpy Generator) to a bad value.
+
+
+def _put_nonfinite(value, rng):
+    arr = np.array(value, dtype=float, copy=True)
+    flat = arr.reshape(-1)
+    flat[rng.integers(flat.size)] = rng.choice([np.nan, np.inf, -np.inf])
+    return arr
+
+
+def _scalar(value, rng):
+    return np.asarray(value).reshape(-1)[0]
+
+
+def _extra_axis(value, rng):
+    return np.asarray(value)[None, None]
+
+
+def _wrong_last_dim(value, rng):
+    arr = np.asarray(value)
+    return np.concatenate([arr, arr[..., :1]], axis=-1)
+
+
+def _complex(value, rng):
+    return np.asarray(value) * (1.0 + 0.5j)
+
+
+def _object(value, rng):
+    return np.asarray(value).astype(object)
+
+
+def _string(value, rng):
+    return rng.choice(["abc", "1.0"]) if np.ndim(value) == 0 else np.asarray(value).astype(str)
+
+
+def _non_symmetric(cov, rng):
+    cov = np.array(cov, copy=True)
+    i, j = rng.choice(cov.shape[0], size=2, replace=False)
+    cov[i, j] += rng.uniform(0.1, 1.0)
+    return cov
+
+
+def _indefinite(cov, rng):
+    cov = np.array(cov, copy=True)
+    k = rng.integers(cov.shape[0])
+    cov[k, k] = -rng.uniform(0.1, 10.0)
+    return cov
+
+
+def _singular(cov, rng):
+    v = rng.standard_normal(cov.shape[0])
+    v /= np.linalg.norm(v)
+    proj = np.eye(cov.shape[0]) - np.outer(v, v)
+    return proj @ np.asarray(cov) @ proj
+
+
+def _off_manifold(u, rng):
+    return np.asarray(u) * rng.choice([rng.uniform(0.2, 0.9), rng.uniform(1.1, 5.0)])
+
+
+def _non_tangent(xi, rng, base=None):
+    u = _points() if base is None else base
+    return np.asarray(xi) + rng.uniform(0.1, 2.0) * u
+
+
+def _non_positive(value, rng):
+    return -abs(float(np.ravel(value)[0])) * rng.choice([0.0, 1.0, 10.0])
+
+
+def _zero_or_negative_int(value, rng):
+    return int(rng.choice([0, -1, -7]))
+
+
+def _non_integer(value, rng):
+    return rng.choice([2.5, "3"])
+
+
+def _empty(X, rng):
+    return np.asarray(X)[:0]
+
+
+def _length_mismatch(y, rng):
+    return np.asarray(y)[:-rng.integers(1, 3)]
+
+
+def _unknown_name(value, rng):
+    return rng.choice(["tan", "ReLU", "nope"])
+
+
+def _not_a_name(value, rng):
+    return rng.choice([3, None, 1.5])
+
+
+def _nonfinite_scalar(value, rng):
+    return float(rng.choice([np.nan, np.inf, -np.inf]))
+
+
+ARRAY = {
+    "NaN or inf": (_put_nonfinite, "ValueError"),
+    "wrong number of dimensions": (_extra_axis, "ValueError"),
+    "complex dtype": (_complex, "TypeError"),
+    "object dtype": (_object, "TypeError"),
+    "string dtype": (_string, "TypeError"),
+}
+# Points and vectors batch over any leading axes: only a scalar has too few dimensions.
+BATCHED = {**ARRAY, "wrong number of dimensions": (_scalar, "ValueError")}
+
+CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
+    "cov": {**ARRAY,
+            "wrong shape": (lambda c, r: np.asarray(c)[:, :-1], "ValueError"),
+            "non-symmetric": (_non_symmetric, "ValueError"),
+            "indefinite": (_indefinite, "ValueError"),
+            "singular": (_singular, "ValueError")},
+    "point": {**BATCHED,
+              "wrong shape": (_wrong_last_dim, "ValueError"),
+              "off N_Sigma": (_off_manifold, "ValueError")},
+    "tangent": {**BATCHED,
+                "wrong shape": (_wrong_last_dim, "ValueError"),
+                "not tangent": (_non_tangent, "ValueError")},
+    "vector": {**BATCHED, "wrong shape": (_wrong_last_dim, "ValueError")},
+    "weights": {**ARRAY, "wrong shape": (_wrong_last_dim, "ValueError")},
+    "spectrum": {**ARRAY, "non-positive entries": (lambda s, r: -np.asarray(s), "ValueError")},
+    "radius": {"radius <= 0": (_non_positive, "ValueError"),
+               "NaN or inf": (_nonfinite_scalar, "ValueError"),
+               "string dtype": (_string, "TypeError")},
+    "count": {"width <= 0": (_zero_or_negative_int, "ValueError"),
+              "not an integer": (_non_integer, "TypeError")},
+    "X": {**ARRAY,
+          "wrong shape": (_wrong_last_dim, "ValueError"),
+          "empty data": (_empty, "ValueError")},
+    "y": {"NaN or inf": (_put_nonfinite, "ValueError"),
+          "wrong number of dimensions": (_extra_axis, "ValueError"),
+          "X and y of different lengths": (_length_mismatch, "ValueError"),
+          "complex dtype": (_complex, "TypeError"),
+          "string dtype": (_string, "TypeError")},
+    "activation": {"unknown name": (_unknown_name, "ValueError"),
+                   "not a name": (_not_a_name, "TypeError")},
+    "loss": {"unknown name": (_unknown_name, "ValueError"),
+             "not a name": (_not_a_name, "TypeError")},
+    "step": {"step <= 0": (_non_positive, "ValueError"),
+             "non-finite": (_nonfinite_scalar, "ValueError")},
+}
+
+
+@dataclass
+class Entry:
+    """A public entry point, its valid arguments and the kind of each argument."""
+
+    name: str
+    func: Callable
+    valid: Callable[[], dict]
+    kinds: dict[str, str]
+    # Arguments whose error message may name another argument (e.g. y vs X lengths).
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def call(self, kwargs: dict):
+        return self.func(**kwargs)
+
+
+def _geo_entry(name, needs, kinds, extra=None):
+    func = getattr(geometry, name)
+
+    def valid():
+        u = _points()
+        args = {"cov": COV}
+        for arg in needs:
+            if arg in ("base_point", "point_a"):
+                args[arg] = u
+            elif arg in ("point", "point_b", "end_point"):
+                args[arg] = geometry.exp(u, _tangents(u, 5), COV)
+            elif arg in ("tangent_vec", "tangent_vec_a", "direction", "initial_tangent_vec"):
+                args[arg] = _tangents(u, 2)
+            elif arg == "tangent_vec_b":
+                args[arg] = _tangents(u, 3)
+            elif arg in ("vector", "euclidean_grad", "euclidean_hvp"):
+                args[arg] = np.random.default_rng(4).standard_normal(u.shape)
+        args.update(extra or {})
+        return args
+
+    return Entry(f"geometry.{name}", func, valid, {"cov": "cov", **kinds})
+
+
+ENTRIES: list[Entry] = [
+    _geo_entry("cometric_matrix", ["base_point"], {"base_point": "point", "radius": "radius"},
+               {"radius": 1.0}),
+    _geo_entry("metric_matrix", ["base_point"], {"base_point": "point", "radius": "radius"},
+               {"radius": 1.0}),
+    _geo_entry("oblique_projection", ["base_point", "vector"],
+               {"base_point": "point", "vector": "vector"}),
+    _geo_entry("to_tangent", ["base_point", "vector"],
+               {"base_point": "point", "vector": "vector"}),
+    _geo_entry("inner_product", ["base_point", "tangent_vec_a", "tangent_vec_b"],
+               {"base_point": "point", "tangent_vec_a": "tangent", "tangent_vec_b": "tangent",
+                "radius": "radius"}, {"radius": 2.0}),
+    _geo_entry("squared_norm", ["base_point", "tangent_vec"],
+               {"base_point": "point", "tangent_vec": "tangent", "radius": "radius"},
+               {"radius": 2.0}),
+    _geo_entry("norm", ["base_point", "tangent_vec"],
+               {"base_point": "point", "tangent_vec": "tangent", "radius": "radius"},
+               {"radius": 2.0}),
+    _geo_entry("riemannian_gradient", ["base_point", "euclidean_grad"],
+               {"base_point": "point", "euclidean_grad": "vector", "radius": "radius"},
+               {"radius": 2.0}),
+    _geo_entry("riemannian_hessian",
+               ["base_point", "euclidean_grad", "euclidean_hvp", "tangent_vec"],
+               {"base_point": "point", "euclidean_grad": "vector", "euclidean_hvp": "vector",
+                "tangent_vec": "tangent", "radius": "radius"}, {"radius": 2.0}),
+    _geo_entry("exp", ["base_point", "tangent_vec"],
+               {"base_point": "point", "tangent_vec": "tangent"}),
+    _geo_entry("log", ["base_point", "point"], {"base_point": "point", "point": "point"}),
+    _geo_entry("dist", ["point_a", "point_b"],
+               {"point_a": "point", "point_b": "point", "radius": "radius"}, {"radius": 2.0}),
+    _geo_entry("squared_dist", ["point_a", "point_b"],
+               {"point_a": "point", "point_b": "point", "radius": "radius"}, {"radius": 2.0}),
+    _geo_entry("geodesic", ["base_point", "initial_tangent_vec"],
+               {"base_point": "point", "initial_tangent_vec": "tangent"}),
+    _geo_entry("parallel_transport", ["base_point", "tangent_vec", "direction"],
+               {"base_point": "point", "tangent_vec": "tangent", "direction": "tangent"}),
+    Entry("geometry.random_point", geometry.random_point,
+          lambda: {"cov": COV, "n_samples": 3, "rng": 0}, {"cov": "cov", "n_samples": "count"}),
+    Entry("geometry.random_tangent_vector", geometry.random_tangent_vector,
+          lambda: {"base_point": _points(), "cov": COV, "rng": 0},
+          {"base_point": "point", "cov": "cov"}),
+    Entry("geometry.injectivity_radius", geometry.injectivity_radius,
+          lambda: {"radius": 2.0}, {"radius": "radius"}),
+    Entry("charts.covariance_norm", charts.covariance_norm,
+          lambda: {"w": np.ones((2, D)), "cov": COV}, {"w": "vector", "cov": "cov"}),
+    Entry("charts.normalize_to_manifold", charts.normalize_to_manifold,
+          lambda: {"w": np.ones((2, D)), "cov": COV}, {"w": "vector", "cov": "cov"}),
+    Entry("charts.sphere_to_manifold_differential", charts.sphere_to_manifold_differential,
+          lambda: {"w": np.ones((2, D)), "tangent_vec": np.ones((2, D)), "cov": COV},
+          {"w": "vector", "tangent_vec": "vector", "cov": "cov"}),
+    Entry("data.covariance", data.covariance, lambda: {"X": _dataset()[0]}, {"X": "X"}),
+    Entry("data.anisotropic_gaussian", data.anisotropic_gaussian,
+          lambda: {"n_samples": 10, "spectrum": [2.0, 1.0], "rng": 0},
+          {"n_samples": "count", "spectrum": "spectrum"}),
+    Entry("model.bn_forward", model.bn_forward,
+          lambda: {"X": _dataset()[0], "W": np.ones((2, D)), "a": np.ones(2), "cov": COV,
+                   "activation": "tanh"},
+          {"X": "X", "W": "vector", "a": "y", "cov": "cov", "activation": "activation"},
+          {"a": ("W",)}),
+    Entry("model.bn_loss", model.bn_loss,
+          lambda: {"X": _dataset()[0], "y": _dataset()[1], "W": np.ones((2, D)),
+                   "a": np.ones(2), "cov": COV, "activation": "tanh", "loss": "squared"},
+          {"X": "X", "y": "y", "W": "vector", "a": "y", "cov": "cov",
+           "activation": "activation", "loss": "loss"},
+          {"y": ("X",), "a": ("W",)}),
+    Entry("model.bn_loss_and_gradients", model.bn_loss_and_gradients,
+          lambda: {"X": _dataset()[0], "y": _dataset()[1], "W": np.ones((2, D)),
+                   "a": np.ones(2), "cov": COV, "activation": "tanh", "loss": "squared"},
+          {"X": "X", "y": "y", "W": "vector", "a": "y", "cov": "cov",
+           "activation": "activation", "loss": "loss"},
+          {"y": ("X",), "a": ("W",)}),
+    Entry("model.vanilla_loss_and_gradients", model.vanilla_loss_and_gradients,
+          lambda: {"X": _dataset()[0], "y": _dataset()[1], "U": np.ones((2, D)),
+                   "a": np.ones(2), "activation": "tanh", "loss": "squared"},
+          {"X": "X", "y": "y", "U": "vector", "a": "y", "activation": "activation",
+           "loss": "loss"},
+          {"y": ("X",), "a": ("U",), "X": ("U",)}),
+]
+
+
+def cases() -> list[tuple[Entry, str, str]]:
+    """Every (entry point, argument, class of bad input) triple."""
+    out = []
+    for entry in ENTRIES:
+        for arg, kind in entry.kinds.items():
+            for label in CORRUPTIONS[kind]:
+                out.append((entry, arg, label))
+    return out
+
+
+def run_case(entry: Entry, arg: str, label: str, rng: np.random.Generator):
+    """Apply one corruption; return (exception or None, its message)."""
+    make, _ = CORRUPTIONS[entry.kinds[arg]][label]
+    kwargs = entry.valid()
+    if label == "not tangent" and "base_point" in kwargs:
+        kwargs[arg] = _non_tangent(kwargs[arg], rng, base=kwargs["base_point"])
+    else:
+        kwargs[arg] = make(kwargs[arg], rng)
+    try:
+        result = entry.call(kwargs)
+        if callable(result):  # geodesic returns a path: bad input must fail on creation
+            result = result(np.linspace(0, 1, 3))
+    except (ValueError, TypeError) as exc:
+        return exc, str(exc)
+    return None, repr(result)[:200]
+
+
+def markdown_table() -> str:
+    """The table of docs/bad_input.md: entry point, argument, class, raised exception."""
+    lines = ["| entry point | argument | bad input | raises |", "|---|---|---|---|"]
+    for entry, arg, label in cases():
+        expected = CORRUPTIONS[entry.kinds[arg]][label][1]
+        lines.append(f"| `{entry.name}` | `{arg}` | {label} | `{expected}` |")
+    return "\n".join(lines) + "\n"
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_input.md"
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown_table())
