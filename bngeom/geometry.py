@@ -82,14 +82,20 @@ def _cov(cov: ArrayLike, validate: bool) -> NDArray:
     return check_covariance(cov) if validate else np.asarray(cov)
 
 
-def _point(u: ArrayLike, cov: NDArray, validate: bool, name: str = "base_point"
-           ) -> tuple[NDArray, NDArray]:
-    """Return ``u`` and ``Sigma u``, checking u lies on N_Sigma."""
+def _point(u: ArrayLike, cov: NDArray, validate: bool, name: str = "base_point", *,
+           normal: bool = True) -> tuple[NDArray, NDArray | None]:
+    """Return ``u`` and its normal ``Sigma u``, checking u lies on N_Sigma.
+
+    With ``normal=False`` and no validation the O(d^2) product is skipped
+    (``None`` is returned in its place).
+    """
     if validate:
         u = as_float_array(u, name, min_ndim=1)
         check_dimension(u, cov.shape[0], name)
     else:
         u = np.asarray(u)
+    if not (normal or validate):
+        return u, None
     cov_u = u @ cov
     if validate:
         check_on_manifold(u, cov_u, name)
@@ -112,9 +118,14 @@ def _radius_sq(radius: ArrayLike, validate: bool) -> NDArray | float:
     return np.square(r)
 
 
+def _rowdot(x: NDArray, y: NDArray) -> NDArray:
+    """Row-wise inner product over the last axis (einsum: no n x d temporary)."""
+    return np.einsum("...i,...i->...", x, y)
+
+
 def _dot(x: NDArray, y: NDArray) -> NDArray:
     """Row-wise inner product keeping the last axis (for broadcasting)."""
-    return np.sum(x * y, axis=-1, keepdims=True)
+    return _rowdot(x, y)[..., None]
 
 
 def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
@@ -144,7 +155,7 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     u, cov_u = _point(base_point, cov, validate)
     d = cov.shape[0]
     proj = np.eye(d) - u[..., :, None] * cov_u[..., None, :]
-    sq = np.sum(u * u, axis=-1)[..., None, None]
+    sq = _rowdot(u, u)[..., None, None]
     return sq * (proj @ np.swapaxes(proj, -1, -2)) / _expand(_radius_sq(radius, validate), 2)
 
 
@@ -254,9 +265,8 @@ def is_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
 
 
 def _inner(u: NDArray, xi: NDArray, eta: NDArray) -> NDArray:
-    sq = np.sum(u * u, axis=-1)
-    return (np.sum(xi * eta, axis=-1)
-            - np.sum(u * xi, axis=-1) * np.sum(u * eta, axis=-1) / sq) / sq
+    sq = _rowdot(u, u)
+    return (_rowdot(xi, eta) - _rowdot(u, xi) * _rowdot(u, eta) / sq) / sq
 
 
 def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
@@ -280,7 +290,7 @@ def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b
     4.0
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
     xi = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
     eta = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
     return _inner(u, xi, eta) * _radius_sq(radius, validate)
@@ -297,7 +307,7 @@ def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, 
     9.0
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
     xi = _vector(tangent_vec, u, cov_u, validate)
     return _inner(u, xi, xi) * _radius_sq(radius, validate)
 
@@ -336,7 +346,7 @@ def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: A
         else np.asarray(euclidean_grad)
     if validate:
         check_dimension(grad, cov.shape[0], "euclidean_grad")
-    sq = np.sum(u * u, axis=-1, keepdims=True)
+    sq = _dot(u, u)
     y = grad - cov_u * _dot(u, grad)          # P_u^T grad
     out = sq * (y - u * _dot(cov_u, y))       # ||u||^2 P_u y
     return out / _expand(_radius_sq(radius, validate), 1)
@@ -374,7 +384,7 @@ def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
         check_dimension(hvp, cov.shape[0], "euclidean_hvp")
     else:
         grad, hvp = np.asarray(euclidean_grad), np.asarray(euclidean_hvp)
-    sq = np.sum(u * u, axis=-1, keepdims=True)
+    sq = _dot(u, u)
 
     def cometric(v: NDArray) -> NDArray:
         y = v - cov_u * _dot(u, v)
@@ -390,7 +400,7 @@ def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
 
 
 def _unit(u: NDArray) -> tuple[NDArray, NDArray]:
-    n = np.linalg.norm(u, axis=-1, keepdims=True)
+    n = np.sqrt(_dot(u, u))
     return u / n, n
 
 
@@ -429,7 +439,8 @@ def _cut_locus_direction(x: NDArray) -> NDArray:
 
 def _sphere_angle(x: NDArray, y: NDArray) -> NDArray:
     """Angle between unit vectors, accurate over [0, pi] (no arccos near +-1)."""
-    return 2.0 * np.arctan2(np.linalg.norm(x - y, axis=-1), np.linalg.norm(x + y, axis=-1))
+    diff, total = x - y, x + y
+    return 2.0 * np.arctan2(np.sqrt(_rowdot(diff, diff)), np.sqrt(_rowdot(total, total)))
 
 
 def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
@@ -449,7 +460,7 @@ def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
     [0.0, 1.0]
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
     xi = _vector(tangent_vec, u, cov_u, validate)
     unit, n = _unit(u)
     zeta = (xi - unit * _dot(unit, xi)) / n            # d psi_u(xi)
@@ -478,7 +489,7 @@ def log(base_point: ArrayLike, point: ArrayLike, cov: ArrayLike, *,
     """
     cov = _cov(cov, validate)
     u, cov_u = _point(base_point, cov, validate)
-    v, _ = _point(point, cov, validate, "point")
+    v, _ = _point(point, cov, validate, "point", normal=False)
     if validate:
         check_same_leading(u, v, "base_point", "point")
     unit, n = _unit(u)
@@ -513,8 +524,8 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
     1.570796326795
     """
     cov = _cov(cov, validate)
-    u, _ = _point(point_a, cov, validate, "point_a")
-    v, _ = _point(point_b, cov, validate, "point_b")
+    u, _ = _point(point_a, cov, validate, "point_a", normal=False)
+    v, _ = _point(point_b, cov, validate, "point_b", normal=False)
     if validate:
         check_same_leading(u, v, "point_a", "point_b")
     r = check_radius(radius) if validate else radius
