@@ -10,14 +10,18 @@ bad input and how to make one from a valid value (drawing details from hypothesi
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from bngeom import charts, data, geometry, model
+from bngeom import charts, data, dynamics, geometry, model, trajectory
 
 D = 3
 COV = np.diag([4.0, 1.0, 0.25])
@@ -29,6 +33,10 @@ def _points(n=4, seed=0):
 
 def _tangents(u, seed=1):
     return geometry.random_tangent_vector(u, COV, rng=seed, scale=0.5)
+
+
+def _teacher():
+    return data.make_teacher_dataset(20, [4.0, 1.0, 0.25], teacher_width=2, rng=0)
 
 
 def _dataset():
@@ -178,7 +186,35 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
              "not a name": (_not_a_name, "TypeError")},
     "step": {"step <= 0": (_non_positive, "ValueError"),
              "non-finite": (_nonfinite_scalar, "ValueError")},
+    "dataset": {"not a Dataset": (lambda ds, r: (ds.X, ds.y), "TypeError")},
+    "choice": {"unknown name": (_unknown_name, "ValueError")},
+    "path": {"truncated file": (lambda p, r: _truncated_copy(p, r), "ValueError"),
+             "not an npz file": (lambda p, r: _garbage_file(p, r), "ValueError")},
 }
+
+
+def _truncated_copy(path, rng):
+    data_ = Path(path).read_bytes()
+    out = Path(path).with_name(f"truncated-{rng.integers(1 << 30)}.npz")
+    out.write_bytes(data_[: rng.integers(1, len(data_) - 1)])
+    return out
+
+
+def _garbage_file(path, rng):
+    out = Path(path).with_name(f"garbage-{rng.integers(1 << 30)}.npz")
+    out.write_bytes(rng.bytes(int(rng.integers(1, 500))))
+    return out
+
+
+@functools.cache
+def _saved_trajectory() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="bngeom-bad-input-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "trajectory.npz"
+    ds = data.make_teacher_dataset(16, [2.0, 1.0, 0.5], teacher_width=2, rng=0)
+    dynamics.simulate(ds, np.ones((2, D)) + np.eye(2, D), np.ones(2), t_end=0.1,
+                      n_records=2).save(path)
+    return path
 
 
 @dataclass
@@ -290,6 +326,30 @@ ENTRIES: list[Entry] = [
           {"X": "X", "y": "y", "W": "vector", "a": "y", "cov": "cov",
            "activation": "activation", "loss": "loss"},
           {"y": ("X",), "a": ("W",)}),
+    Entry("dynamics.simulate", dynamics.simulate,
+          lambda: {"dataset": _teacher(), "W0": np.ones((2, D)) + np.eye(2, D),
+                   "a0": np.ones(2), "t_end": 0.1, "method": "gd", "step": 0.05,
+                   "chart": "bn", "n_records": 2, "activation": "tanh", "loss": "squared"},
+          {"dataset": "dataset", "W0": "vector", "a0": "y", "t_end": "step", "step": "step",
+           "chart": "choice", "method": "choice", "n_records": "count",
+           "activation": "activation", "loss": "loss"},
+          {"a0": ("W0",), "step": ("t_end",), "t_end": ("step",)}),
+    Entry("dynamics.simulate(riemannian)", dynamics.simulate,
+          lambda: {"dataset": _teacher(),
+                   "W0": charts.normalize_to_manifold(np.ones((2, D)) + np.eye(2, D),
+                                                      _teacher().cov),
+                   "a0": np.ones(2), "t_end": 0.1, "chart": "riemannian", "radius": 2.0,
+                   "n_records": 2},
+          {"W0": "point", "radius": "radius"}),
+    Entry("dynamics.velocity", dynamics.velocity,
+          lambda: {"dataset": _teacher(), "W": np.ones((2, D)) + np.eye(2, D),
+                   "a": np.ones(2), "chart": "bn", "activation": "tanh", "loss": "squared"},
+          {"dataset": "dataset", "W": "vector", "a": "y", "chart": "choice",
+           "activation": "activation", "loss": "loss"},
+          {"a": ("W",)}),
+    Entry("trajectory.Trajectory.load", trajectory.Trajectory.load,
+          lambda: {"path": _saved_trajectory()}, {"path": "path"},
+          {"path": ("truncated or corrupted",)}),
     Entry("model.vanilla_loss_and_gradients", model.vanilla_loss_and_gradients,
           lambda: {"X": _dataset()[0], "y": _dataset()[1], "U": np.ones((2, D)),
                    "a": np.ones(2), "activation": "tanh", "loss": "squared"},
