@@ -416,7 +416,8 @@ def _sphere_log(x: NDArray, y: NDArray) -> NDArray:
     s = np.linalg.norm(perp, axis=-1, keepdims=True)
     theta = np.arctan2(s, c)
     safe = s > _PARALLEL_SIN
-    coef = np.where(safe, theta / np.where(safe, s, 1.0), 1.0)
+    # Parallel points (s ~ 0, c > 0): an exact zero, not rounding noise along x.
+    coef = np.where(safe, theta / np.where(safe, s, 1.0), 0.0)
     out = coef * perp
     antipodal = (~safe) & (c < 0)
     if np.any(antipodal):
