@@ -50,6 +50,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -64,9 +65,11 @@ from bngeom._validation import (
     as_float_array,
     check_covariance,
     check_dimension,
+    check_on_manifold,
     check_positive_int,
     check_positive_scalar,
     check_radius,
+    check_tangent,
 )
 from bngeom.charts import (
     manifold_to_sphere_differential,
@@ -230,6 +233,10 @@ class SigmaSphereRows(Manifold):
         """
         u = self._rows(point, "point")
         xi = self._rows(tangent_vector, "tangent_vector")
+        if self.validate:
+            cov_u = u @ self.cov
+            check_on_manifold(u, cov_u, "point")
+            check_tangent(xi, cov_u, "tangent_vector")
         return normalize_to_manifold(normalize_to_sphere(u)
                                      + manifold_to_sphere_differential(u, xi), self.cov)
 
@@ -281,19 +288,54 @@ class SigmaSphereRows(Manifold):
 class OutputWeights(Euclidean):
     """pymanopt's ``Euclidean(m)`` for the output weights ``a``, drawing from a given ``rng``.
 
+    With ``validate=True`` (the default) every method checks that its array
+    arguments are finite real vectors of shape ``(m,)``.
+
     Examples
     --------
     >>> OutputWeights(3, rng=0).random_point().shape
     (3,)
     """
 
-    def __init__(self, width: int, *, rng: int | np.random.Generator | None = None) -> None:
+    def __init__(self, width: int, *, rng: int | np.random.Generator | None = None,
+                 validate: bool = True) -> None:
         super().__init__(check_positive_int(width, "width"))
         self._rng = _rng(rng)
+        self.validate = bool(validate)
 
     def random_point(self) -> NDArray:
         """Standard Gaussian output weights."""
         return _draw_rng(self._rng).standard_normal(self._shape)
+
+    def _check(self, x: Any, name: str) -> NDArray:
+        arr = as_float_array(x, name, min_ndim=1, max_ndim=1)
+        if arr.shape != self._shape:
+            raise ValueError(f"{name} must have shape (width,) = {self._shape}, "
+                             f"got shape {arr.shape}")
+        return arr
+
+
+def _validated(method_name: str):
+    """Wrap ``Euclidean.<method_name>`` so that it checks its arrays when ``validate``."""
+    base = getattr(Euclidean, method_name)
+    names = [p for p in inspect.signature(base).parameters if p != "self"]
+
+    def method(self: OutputWeights, *args: Any) -> Any:
+        if self.validate:
+            args = tuple(self._check(x, f"{name} (output weights a)")
+                         for x, name in zip(args, names, strict=False))
+        return base(self, *args)
+
+    method.__name__ = method_name
+    method.__doc__ = base.__doc__
+    return method
+
+
+for _name in ("inner_product", "norm", "dist", "projection", "to_tangent_space", "exp",
+              "retraction", "log", "transport", "pair_mean", "random_tangent_vector",
+              "zero_vector", "euclidean_to_riemannian_gradient",
+              "euclidean_to_riemannian_hessian"):
+    setattr(OutputWeights, _name, _validated(_name))
 
 
 class BNManifold(Product):
@@ -334,7 +376,7 @@ class BNManifold(Product):
                  rng: int | np.random.Generator | None = None, validate: bool = True) -> None:
         gen = _rng(rng)
         self.rows = SigmaSphereRows(cov, width, radii, rng=gen, validate=validate)
-        self.outputs = OutputWeights(self.rows.width, rng=gen)
+        self.outputs = OutputWeights(self.rows.width, rng=gen, validate=validate)
         super().__init__([self.rows, self.outputs])
         self._dimension = int(self._dimension)
         self._name = (f"BN manifold (N_Sigma x R)^{self.rows.width} "

@@ -5,7 +5,8 @@ kind of each argument; ``CORRUPTIONS`` lists, per kind of argument, the classes 
 bad input and how to make one from a valid value (drawing details from hypothesis'
 ``data`` or a numpy generator). ``tests/test_bad_input.py`` fuzzes every
 (entry point, argument, class) triple; ``docs/bad_input.md`` holds the table that
-``python tests/bad_input_table.py`` prints, and a test keeps the two identical.
+``python tests/bad_input_table.py`` prints (``--write`` updates the page), and a
+test keeps the two identical.
 """
 
 from __future__ import annotations
@@ -110,6 +111,28 @@ def _non_tangent(xi, rng, base=None):
     return np.asarray(xi) + rng.uniform(0.1, 2.0) * u
 
 
+def _off_manifold_product(x, rng):
+    x = np.array(x, dtype=float, copy=True)
+    x[..., :-1] *= rng.choice([rng.uniform(0.2, 0.9), rng.uniform(1.1, 5.0)])
+    return x
+
+
+def _non_tangent_product(xi, rng, base):
+    xi = np.array(xi, dtype=float, copy=True)
+    xi[..., :-1] += rng.uniform(0.1, 2.0) * np.asarray(base)[..., :-1]
+    return xi
+
+
+def _first(corrupt):
+    """Apply a corruption to U in a pymanopt point [U, a]."""
+    return lambda v, rng: [corrupt(v[0], rng), v[1]]
+
+
+def _second(corrupt):
+    """Apply a corruption to a in a pymanopt point [U, a]."""
+    return lambda v, rng: [v[0], corrupt(v[1], rng)]
+
+
 def _non_positive(value, rng):
     return -abs(float(np.ravel(value)[0])) * rng.choice([0.0, 1.0, 10.0])
 
@@ -175,6 +198,7 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
     "X": {**ARRAY,
           "wrong shape": (_wrong_last_dim, "ValueError"),
           "empty data": (_empty, "ValueError")},
+    "X (own covariance)": {**ARRAY, "empty data": (_empty, "ValueError")},
     "y": {"NaN or inf": (_put_nonfinite, "ValueError"),
           "wrong number of dimensions": (_extra_axis, "ValueError"),
           "X and y of different lengths": (_length_mismatch, "ValueError"),
@@ -186,6 +210,22 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
              "not a name": (_not_a_name, "TypeError")},
     "step": {"step <= 0": (_non_positive, "ValueError"),
              "non-finite": (_nonfinite_scalar, "ValueError")},
+    "mpoint": {**BATCHED,
+               "wrong shape": (_wrong_last_dim, "ValueError"),
+               "off N_Sigma": (_off_manifold_product, "ValueError")},
+    "mtangent": {**BATCHED,
+                 "wrong shape": (_wrong_last_dim, "ValueError"),
+                 "not tangent": (_non_tangent_product, "ValueError")},
+    "plist_point": {**{f"U: {k}": (_first(f), e) for k, (f, e) in BATCHED.items()},
+                    "U: off N_Sigma": (_first(_off_manifold), "ValueError"),
+                    "U: wrong shape": (_first(_wrong_last_dim), "ValueError"),
+                    "a: NaN or inf": (_second(_put_nonfinite), "ValueError"),
+                    "a: wrong shape": (_second(_length_mismatch), "ValueError"),
+                    "a: complex dtype": (_second(_complex), "TypeError")},
+    "plist_tangent": {**{f"U: {k}": (_first(f), e) for k, (f, e) in BATCHED.items()},
+                      "U: not tangent": (None, "ValueError"),
+                      "a: NaN or inf": (_second(_put_nonfinite), "ValueError"),
+                      "a: string dtype": (_second(_string), "TypeError")},
     "dataset": {"not a Dataset": (lambda ds, r: (ds.X, ds.y), "TypeError")},
     "choice": {"unknown name": (_unknown_name, "ValueError")},
     "path": {"truncated file": (lambda p, r: _truncated_copy(p, r), "ValueError"),
@@ -253,6 +293,83 @@ def _geo_entry(name, needs, kinds, extra=None):
         return args
 
     return Entry(f"geometry.{name}", func, valid, {"cov": "cov", **kinds})
+
+
+def _space():
+    from bngeom import BNSpace
+
+    return BNSpace(COV, radius=2.0)
+
+
+def _space_args(*names):
+    space = _space()
+    x = space.random_point(4, rng=0)
+    v = space.random_tangent_vec(x, rng=1)
+    w = space.random_tangent_vec(x, rng=2)
+    values = {"base_point": x, "tangent_vec": v, "tangent_vec_a": v, "tangent_vec_b": w,
+              "vector": v, "point": space.metric.exp(0.5 * w, x), "point_a": x,
+              "point_b": space.metric.exp(0.5 * w, x), "direction": 0.5 * w}
+    return space, {n: values[n] for n in names}
+
+
+def _space_entry(method, names, kinds, aliases=None):
+    def call(**kwargs):
+        space = kwargs.pop("_space")
+        return getattr(space.metric, method)(**kwargs)
+
+    def valid():
+        space, args = _space_args(*names)
+        return {"_space": space, **args}
+
+    return Entry(f"BNSpace.metric.{method}", call, valid, kinds, aliases or {})
+
+
+def _manifold_args():
+    from bngeom import BNManifold
+
+    manifold = BNManifold(COV, 3, radii=[1.0, 2.0, 0.5], rng=0)
+    x = manifold.random_point()
+    xi = manifold.random_tangent_vector(x)
+    eta = manifold.random_tangent_vector(x)
+    return manifold, x, xi, eta
+
+
+def _manifold_entry(method, kinds):
+    def call(**kwargs):
+        manifold = kwargs.pop("_manifold")
+        return getattr(manifold, method)(**kwargs)
+
+    def valid():
+        manifold, x, xi, eta = _manifold_args()
+        values = {"point": x, "tangent_vector": xi, "tangent_vector_a": xi,
+                  "tangent_vector_b": eta, "point_a": x,
+                  "point_b": manifold.exp(x, [0.3 * eta[0], eta[1]])}
+        return {"_manifold": manifold, **{k: values[k] for k in kinds}}
+
+    # The rows are checked by the core, whose messages use its own argument names.
+    core_names = {"point": ("base_point",), "tangent_vector": ("tangent_vec",),
+                  "tangent_vector_a": ("tangent_vec_a",), "tangent_vector_b": ("tangent_vec_b",),
+                  "point_a": ("base_point", "point_a"), "point_b": ("point", "point_b")}
+    return Entry(f"BNManifold.{method}", call, valid, kinds,
+                 {k: core_names[k] for k in kinds})
+
+
+def _make_problem(**kwargs):
+    from bngeom import make_problem
+
+    return make_problem(**kwargs)
+
+
+def _bnspace(**kwargs):
+    from bngeom import BNSpace
+
+    return BNSpace(**kwargs)
+
+
+def _bnmanifold(**kwargs):
+    from bngeom import BNManifold
+
+    return BNManifold(**kwargs)
 
 
 ENTRIES: list[Entry] = [
@@ -350,6 +467,34 @@ ENTRIES: list[Entry] = [
     Entry("trajectory.Trajectory.load", trajectory.Trajectory.load,
           lambda: {"path": _saved_trajectory()}, {"path": "path"},
           {"path": ("truncated or corrupted",)}),
+    Entry("BNSpace", _bnspace, lambda: {"cov": COV, "radius": 2.0},
+          {"cov": "cov", "radius": "radius"}),
+    _space_entry("inner_product", ["tangent_vec_a", "tangent_vec_b", "base_point"],
+                 {"tangent_vec_a": "mtangent", "tangent_vec_b": "mtangent",
+                  "base_point": "mpoint"}),
+    _space_entry("norm", ["vector", "base_point"],
+                 {"vector": "mtangent", "base_point": "mpoint"}, {"vector": ("tangent_vec",)}),
+    _space_entry("exp", ["tangent_vec", "base_point"],
+                 {"tangent_vec": "mtangent", "base_point": "mpoint"}),
+    _space_entry("log", ["point", "base_point"], {"point": "mpoint", "base_point": "mpoint"}),
+    _space_entry("dist", ["point_a", "point_b"], {"point_a": "mpoint", "point_b": "mpoint"}),
+    _space_entry("parallel_transport", ["tangent_vec", "base_point", "direction"],
+                 {"tangent_vec": "mtangent", "base_point": "mpoint", "direction": "mtangent"}),
+    Entry("BNManifold", _bnmanifold, lambda: {"cov": COV, "width": 3, "radii": 1.0},
+          {"cov": "cov", "width": "count", "radii": "radius"}),
+    _manifold_entry("inner_product", {"point": "plist_point",
+                                      "tangent_vector_a": "plist_tangent",
+                                      "tangent_vector_b": "plist_tangent"}),
+    _manifold_entry("exp", {"point": "plist_point", "tangent_vector": "plist_tangent"}),
+    _manifold_entry("retraction", {"point": "plist_point", "tangent_vector": "plist_tangent"}),
+    _manifold_entry("log", {"point_a": "plist_point", "point_b": "plist_point"}),
+    _manifold_entry("dist", {"point_a": "plist_point", "point_b": "plist_point"}),
+    Entry("make_problem", _make_problem,
+          lambda: {"X": _dataset()[0], "y": _dataset()[1], "width": 3, "activation": "tanh",
+                   "loss": "squared"},
+          {"X": "X (own covariance)", "y": "y", "width": "count", "activation": "activation",
+           "loss": "loss"},
+          {"y": ("X",)}),
     Entry("model.vanilla_loss_and_gradients", model.vanilla_loss_and_gradients,
           lambda: {"X": _dataset()[0], "y": _dataset()[1], "U": np.ones((2, D)),
                    "a": np.ones(2), "activation": "tanh", "loss": "squared"},
@@ -373,7 +518,12 @@ def run_case(entry: Entry, arg: str, label: str, rng: np.random.Generator):
     """Apply one corruption; return (exception or None, its message)."""
     make, _ = CORRUPTIONS[entry.kinds[arg]][label]
     kwargs = entry.valid()
-    if label == "not tangent" and "base_point" in kwargs:
+    if entry.kinds[arg] == "mtangent" and label == "not tangent":
+        kwargs[arg] = _non_tangent_product(kwargs[arg], rng, kwargs["base_point"])
+    elif entry.kinds[arg] == "plist_tangent" and label == "U: not tangent":
+        kwargs[arg] = [_non_tangent(kwargs[arg][0], rng, base=kwargs["point"][0]),
+                       kwargs[arg][1]]
+    elif label == "not tangent" and "base_point" in kwargs:
         kwargs[arg] = _non_tangent(kwargs[arg], rng, base=kwargs["base_point"])
     else:
         kwargs[arg] = make(kwargs[arg], rng)
@@ -397,5 +547,15 @@ def markdown_table() -> str:
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_input.md"
 
+def write_doc() -> None:
+    """Replace the table at the end of docs/bad_input.md with the current one."""
+    text = DOC.read_text()
+    head = text[: text.index("| entry point |")] if "| entry point |" in text else text
+    DOC.write_text(head + markdown_table())
+
+
 if __name__ == "__main__":
-    sys.stdout.write(markdown_table())
+    if "--write" in sys.argv:
+        write_doc()
+    else:
+        sys.stdout.write(markdown_table())

@@ -33,4 +33,4 @@ def test_docs_table_is_current():
     assert DOC.exists(), "docs/bad_input.md is missing"
     assert markdown_table() in DOC.read_text(), (
         "docs/bad_input.md is out of date: regenerate its table with "
-        "`python tests/bad_input_table.py`")
+        "`python tests/bad_input_table.py --write`")
