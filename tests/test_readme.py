@@ -10,8 +10,9 @@ README = (ROOT / "README.md").read_text()
 def test_quick_start_runs():
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert blocks, "README has no python quick start"
+    namespace = {"__name__": "__readme__"}  # the blocks build on each other, as in a session
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+        exec(compile(block, "README.md", "exec"), namespace)
 
 
 def test_exactly_two_setup_commands_and_ci_runs_the_test_one():
