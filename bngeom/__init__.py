@@ -12,7 +12,9 @@ exactly and in closed form:
 * :mod:`bngeom.functions` -- activations and losses;
 * ``bngeom.BNSpace`` / ``bngeom.BNMetric`` -- the geomstats adapter;
 * ``bngeom.BNManifold`` -- the pymanopt adapter;
-* ``bngeom.wasserstein2`` -- the 2-Wasserstein distance on ``M``.
+* ``bngeom.simulate`` / ``bngeom.Trajectory`` -- the three dynamics and their trajectories;
+* ``bngeom.wasserstein2`` -- the 2-Wasserstein distance on ``M``;
+* ``bngeom.run_sweep`` -- width x seed grids through joblib or Dask.
 
 The adapters are imported lazily, so ``import bngeom`` does not import
 geomstats or pymanopt until they are used.
@@ -50,12 +52,24 @@ _LAZY = {
     "BNManifold": "bngeom.pymanopt_manifold",
     "make_problem": "bngeom.pymanopt_manifold",
     "wasserstein2": "bngeom.wasserstein",
+    "pairwise_squared_dist": "bngeom.wasserstein",
+    "WassersteinResult": "bngeom.wasserstein",
+    "simulate": "bngeom.dynamics",
+    "velocity": "bngeom.dynamics",
+    "mean_field_step": "bngeom.dynamics",
+    "Trajectory": "bngeom.trajectory",
+    "run_sweep": "bngeom.sweeps",
+    "make_grid": "bngeom.sweeps",
+    "SweepError": "bngeom.sweeps",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
+    if name in ("dynamics", "trajectory", "wasserstein", "sweeps", "geomstats_space",
+                "pymanopt_manifold", "experiments"):
+        return import_module(f"bngeom.{name}")
     raise AttributeError(f"module 'bngeom' has no attribute {name!r}")
 
 

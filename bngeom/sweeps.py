@@ -117,7 +117,17 @@ def run_sweep(func: Callable[..., Any], grid: Sequence[Mapping[str, Any]], *,
         raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
     if not callable(func):
         raise TypeError(f"func must be callable, got {type(func).__name__}")
-    points = [dict(p) for p in grid]
+    if isinstance(grid, (str, bytes, Mapping)) or not isinstance(grid, Iterable):
+        raise TypeError(f"grid must be a sequence of mappings (e.g. from make_grid), "
+                        f"got {type(grid).__name__}")
+    try:
+        points = [dict(p) for p in grid]
+    except (TypeError, ValueError):
+        raise TypeError("grid must be a sequence of mappings of keyword names to values "
+                        "(e.g. from make_grid)") from None
+    if fixed is not None and not isinstance(fixed, Mapping):
+        raise TypeError(f"fixed must be a mapping of keyword names to values, "
+                        f"got {type(fixed).__name__}")
     fixed = dict(fixed or {})
     if not points:
         return []

@@ -226,6 +226,18 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
                       "U: not tangent": (None, "ValueError"),
                       "a: NaN or inf": (_second(_put_nonfinite), "ValueError"),
                       "a: string dtype": (_second(_string), "TypeError")},
+    "particles": {**ARRAY,
+                  "wrong shape": (_wrong_last_dim, "ValueError"),
+                  "off N_Sigma": (_off_manifold_product, "ValueError"),
+                  "empty data": (_empty, "ValueError")},
+    "probabilities": {"NaN or inf": (_put_nonfinite, "ValueError"),
+                      "negative weight": (lambda w, r: -np.asarray(w), "ValueError"),
+                      "not summing to 1": (lambda w, r: 2.0 * np.asarray(w), "ValueError"),
+                      "wrong shape": (_length_mismatch, "ValueError"),
+                      "complex dtype": (_complex, "TypeError")},
+    "callable": {"not callable": (lambda f, r: [3, "abs", None][r.integers(3)], "TypeError")},
+    "grid": {"not a sequence of mappings": (lambda g, r: [5, "abc", [1, 2]][r.integers(3)],
+                                            "TypeError")},
     "dataset": {"not a Dataset": (lambda ds, r: (ds.X, ds.y), "TypeError")},
     "choice": {"unknown name": (_unknown_name, "ValueError")},
     "path": {"truncated file": (lambda p, r: _truncated_copy(p, r), "ValueError"),
@@ -352,6 +364,22 @@ def _manifold_entry(method, kinds):
                   "point_a": ("base_point", "point_a"), "point_b": ("point", "point_b")}
     return Entry(f"BNManifold.{method}", call, valid, kinds,
                  {k: core_names[k] for k in kinds})
+
+
+def _particles(n, seed, a):
+    return np.concatenate([geometry.random_point(COV, n, rng=seed), np.full((n, 1), a)], axis=1)
+
+
+def _wasserstein2(**kwargs):
+    from bngeom import wasserstein2
+
+    return wasserstein2(**kwargs)
+
+
+def _run_sweep(**kwargs):
+    from bngeom import run_sweep
+
+    return run_sweep(**kwargs)
 
 
 def _make_problem(**kwargs):
@@ -495,6 +523,15 @@ ENTRIES: list[Entry] = [
           {"X": "X (own covariance)", "y": "y", "width": "count", "activation": "activation",
            "loss": "loss"},
           {"y": ("X",)}),
+    Entry("wasserstein2", _wasserstein2,
+          lambda: {"x": _particles(5, 0, 1.0), "y": _particles(6, 1, 0.0), "cov": COV,
+                   "weights_x": np.full(5, 0.2), "weights_y": np.full(6, 1 / 6), "radius": 2.0,
+                   "method": "exact"},
+          {"x": "particles", "y": "particles", "cov": "cov", "weights_x": "probabilities",
+           "weights_y": "probabilities", "radius": "radius", "method": "choice"},
+          {"x": ("x[:, :d]",), "y": ("y[:, :d]",)}),
+    Entry("run_sweep", _run_sweep, lambda: {"func": abs, "grid": [{"x": -1}, {"x": 2}]},
+          {"func": "callable", "grid": "grid"}),
     Entry("model.vanilla_loss_and_gradients", model.vanilla_loss_and_gradients,
           lambda: {"X": _dataset()[0], "y": _dataset()[1], "U": np.ones((2, D)),
                    "a": np.ones(2), "activation": "tanh", "loss": "squared"},

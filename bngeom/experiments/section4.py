@@ -1,0 +1,836 @@
+r"""Section 4 of the paper as measured experiments: what BN does to the speed of neurons.
+
+Three effects (MATH §8, eqs. 21-22), each an experiment that returns a dictionary of
+plain numbers and arrays, a function turning that dictionary into a claim of the
+``bngeom reproduce`` report, and a separate plotting function writing a PNG:
+
+* **4.1 data anisotropy** (:func:`anisotropy_experiment`, Figure 1). The BN velocity of
+  ``w`` carries :math:`1/\|w\|_\Sigma`: a neuron pointing where the data are small moves
+  fast, so BN neurons leave insignificant directions and gather on the significant one
+  sooner than vanilla neurons started from the same directions.
+* **4.2 magnitude** (:func:`magnitude_experiment`, Figure 2). For neurons ``w`` and
+  ``c w`` with the same output weight, BN gives :math:`\nabla_{cw}L = \nabla_wL/c`:
+  Euclidean speed ratio :math:`1/c`, angular speed ratio :math:`1/c^2`; without BN and
+  with ReLU the Euclidean speeds are equal. The radii act as an ensemble of learning
+  rates: a neuron of radius ``r`` moves like one of radius 1 with step :math:`\eta/r^2`.
+* **4.3 first-step amplification** (:func:`first_step_experiment`, Figure 3). A GD step
+  is orthogonal to ``w``, so :math:`\|w_1\|^2 = \|w_0\|^2 + \eta^2K^2/\|w_0\|^2` with
+  :math:`K` the gradient norm at unit radius, and :math:`\|w_1\|\ge\sqrt{2\eta K}`.
+
+Every gradient is computed by :mod:`bngeom.model`; gradient descent is written out here
+(one line per step) because Sections 4.1 and 4.3 need per-neuron control that a
+whole-network simulation does not give (4.1 trains each neuron as its own width-one
+student; 4.3 takes a single step). Learning rates are plain GD learning rates on the
+loss ``L`` of the network at hand. Everything is deterministic given ``seed``.
+
+Examples
+--------
+>>> res = first_step_experiment(quick=True, seed=0)
+>>> claim = first_step_claim(res)
+>>> claim["id"], claim["passed"]
+('sec4_3_first_step', True)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from tqdm.auto import tqdm
+
+from bngeom._validation import as_float_array, check_positive_int, check_positive_scalar
+from bngeom.charts import covariance_norm, neuron_radii, normalize_to_manifold
+from bngeom.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
+from bngeom.functions import get_activation
+from bngeom.model import bn_loss_and_gradients, vanilla_loss_and_gradients
+
+__all__ = [
+    "anisotropy_run",
+    "anisotropy_experiment",
+    "anisotropy_claim",
+    "plot_anisotropy",
+    "magnitude_experiment",
+    "magnitude_claim",
+    "plot_magnitude",
+    "first_step_experiment",
+    "first_step_claim",
+    "plot_first_step",
+]
+
+#: Relative tolerance of the exact identities of Sections 4.2 and 4.3 (float64).
+IDENTITY_TOLERANCE = 1e-9
+
+
+def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _pick(value: Any, quick: bool, default: Any, quick_default: Any) -> Any:
+    if value is not None:
+        return value
+    return quick_default if quick else default
+
+
+def _angle_to(W: NDArray, direction: NDArray) -> NDArray:
+    """Angle in degrees between each row of ``W`` and the unit vector ``direction``."""
+    cos = (W @ direction) / np.linalg.norm(W, axis=-1)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def _tangential_norm(W: NDArray, V: NDArray) -> NDArray:
+    """Norm of the component of each row of ``V`` orthogonal to the row of ``W``."""
+    unit = W / np.linalg.norm(W, axis=-1, keepdims=True)
+    return np.linalg.norm(V - unit * np.sum(unit * V, axis=-1, keepdims=True), axis=-1)
+
+
+def _loglog_slope(x: NDArray, y: NDArray) -> float:
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def _figure(rows: int, cols: int, width: float = 4.6, height: float = 3.7):
+    # matplotlib.figure.Figure renders with the Agg canvas and leaves pyplot's
+    # global state (and backend) alone.
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * cols, height * rows), layout="constrained")
+    return fig, [fig.add_subplot(rows, cols, i + 1) for i in range(rows * cols)]
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# 4.1 data anisotropy
+
+
+def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int = 256,
+                   learning_rate: float = 0.2, t_end: float = 100.0, fraction: float = 0.9,
+                   angle_deg: float = 10.0, activation: str = "tanh",
+                   seed: int | np.random.Generator | None = 0,
+                   progress: bool = False) -> dict[str, Any]:
+    r"""BN against vanilla neurons on anisotropic data: time to gather on the significant axis.
+
+    Data: centred Gaussian samples whose covariance has eigenvalues ``spectrum`` along
+    the coordinate axes, rescaled so that the first (significant) eigenvalue is 1; the
+    target is one BN neuron along the significant axis :math:`e_1`,
+    :math:`y = \sigma(e_1^\top x/\|e_1\|_\Sigma)`. Each of ``n_neurons`` neurons is
+    trained as its own width-one student with the teacher's output weight ``a = 1``
+    fixed, so that its only way to lower its loss is to turn to :math:`e_1` (the
+    unique minimizer, :math:`w\propto e_1` with BN and :math:`u = \varphi(e_1)`
+    without). BN students follow gradient descent on ``w`` (eq. 21), vanilla
+    students on ``u`` (eq. 22), both from the same initial directions and the same
+    function (:math:`u_0 = \varphi(w_0)`, :math:`\|w_0\| = 1`), with the same
+    learning rate; time is ``step * learning_rate``.
+
+    Why the rescaling: BN does not see the scale of the data, the vanilla network
+    does. With unit variance on :math:`e_1` the two are the same dynamics near the
+    minimizer (there :math:`u = w` and the angular rates coincide), so a difference
+    in gathering time comes from the speed away from it -- the effect of Section 4.1.
+
+    Initial directions: in 2-D, angles evenly spaced in :math:`(-90°, 90°)` from
+    :math:`e_1`; in higher dimension, Gaussian directions reflected into
+    :math:`w_1 > 0`.
+
+    Parameters
+    ----------
+    spectrum : array_like, shape (d,)
+        Covariance eigenvalues, the first one the largest (d >= 2).
+    n_neurons : int
+        Number of neurons (students).
+    n_samples : int
+        Number of data points.
+    learning_rate : float
+        GD learning rate of every student.
+    t_end : float
+        Time horizon (``round(t_end / learning_rate)`` steps).
+    fraction : float
+        The gathering criterion: a fraction in (0, 1] of the neurons ...
+    angle_deg : float
+        ... within this angle (degrees) of :math:`e_1`.
+    activation : str
+        Activation of teacher and students.
+    seed : int or Generator
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    dict
+        ``times`` (T,), ``angles_bn`` / ``angles_vanilla`` (T, m) in degrees,
+        ``fraction_bn`` / ``fraction_vanilla`` (T,), ``t_gather_bn`` /
+        ``t_gather_vanilla`` (first time the criterion holds, ``None`` if never),
+        ``speedup`` (``t_gather_vanilla / t_gather_bn``; a lower bound
+        ``t_end / t_gather_bn`` flagged by ``speedup_is_lower_bound`` when the
+        vanilla students never gather), ``initial_angle`` (m,),
+        ``initial_speed_bn`` / ``initial_speed_vanilla`` (angular speeds at t = 0),
+        ``sigma_norm_sq`` (:math:`\hat w^\top\Sigma\hat w` of each initial
+        direction), ``final_loss_bn`` / ``final_loss_vanilla`` (mean over
+        students), and the settings.
+
+    Examples
+    --------
+    >>> res = anisotropy_run([1.0, 0.3], n_neurons=4, n_samples=64, t_end=20.0)
+    >>> res["angles_bn"].shape
+    (101, 4)
+    >>> bool(res["angles_bn"][-1].max() < res["angles_bn"][0].max())
+    True
+    """
+    spec = as_float_array(spectrum, "spectrum", min_ndim=1, max_ndim=1)
+    if spec.shape[0] < 2:
+        raise ValueError(f"spectrum must have at least 2 eigenvalues, got {spec.shape[0]}")
+    if np.any(spec <= 0):
+        raise ValueError(f"spectrum must be > 0, its smallest entry is {spec.min()}")
+    if spec[0] < spec.max():
+        raise ValueError("spectrum[0] must be the largest eigenvalue (the significant "
+                         f"direction), got {spec[0]} < {spec.max()}")
+    m = check_positive_int(n_neurons, "n_neurons")
+    n = check_positive_int(n_samples, "n_samples")
+    h = check_positive_scalar(learning_rate, "learning_rate")
+    t_end = check_positive_scalar(t_end, "t_end")
+    frac = check_positive_scalar(fraction, "fraction")
+    if frac > 1:
+        raise ValueError(f"fraction must be in (0, 1], got {frac}")
+    angle = check_positive_scalar(angle_deg, "angle_deg")
+    act = get_activation(activation)
+    n_steps = max(1, round(t_end / h))
+    gen = _rng(seed)
+    d = spec.shape[0]
+    spec = spec / spec[0]
+    X, cov = anisotropic_gaussian(n, spec, gen)
+    e1 = np.zeros(d)
+    e1[0] = 1.0
+    y = teacher_targets(X, e1[None, :], np.ones(1), cov, act)
+    if d == 2:
+        theta = np.linspace(-0.5 * np.pi, 0.5 * np.pi, m + 2)[1:-1]
+        W = np.column_stack((np.cos(theta), np.sin(theta)))
+    else:
+        W = gen.standard_normal((m, d))
+        W[:, 0] = np.abs(W[:, 0])
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+    W0 = W.copy()
+    U = normalize_to_manifold(W, cov)
+    one = np.ones(1)
+
+    angles_bn = np.empty((n_steps + 1, m))
+    angles_v = np.empty((n_steps + 1, m))
+    loss_bn = np.empty(m)
+    loss_v = np.empty(m)
+    speed_bn = np.empty(m)
+    speed_v = np.empty(m)
+    for step in tqdm(range(n_steps + 1), desc=f"4.1 anisotropy d={d}", disable=not progress,
+                     leave=False):
+        angles_bn[step] = _angle_to(W, e1)
+        angles_v[step] = _angle_to(U, e1)
+        if step == n_steps:
+            break
+        for k in range(m):
+            bn = bn_loss_and_gradients(X, y, W[k:k + 1], one, cov, act, validate=False)
+            van = vanilla_loss_and_gradients(X, y, U[k:k + 1], one, act, validate=False)
+            if step == 0:
+                speed_bn[k] = _tangential_norm(W[k:k + 1], bn.grad_w)[0] / np.linalg.norm(W[k])
+                speed_v[k] = _tangential_norm(U[k:k + 1], van.grad_w)[0] / np.linalg.norm(U[k])
+            loss_bn[k], loss_v[k] = bn.loss, van.loss
+            W[k] -= h * bn.grad_w[0]
+            U[k] -= h * van.grad_w[0]
+    times = h * np.arange(n_steps + 1)
+    frac_bn = np.mean(angles_bn <= angle, axis=1)
+    frac_v = np.mean(angles_v <= angle, axis=1)
+
+    def gather(fr: NDArray) -> float | None:
+        ok = np.flatnonzero(fr >= frac - 1e-12)
+        return float(times[ok[0]]) if ok.size else None
+
+    t_bn, t_v = gather(frac_bn), gather(frac_v)
+    lower = t_v is None
+    if t_bn is None:
+        speedup = None
+    else:
+        speedup = (times[-1] if lower else t_v) / max(t_bn, h)
+    return {
+        "dim": d, "spectrum": spec.tolist(), "n_neurons": m, "n_samples": n,
+        "learning_rate": h, "t_end": float(times[-1]), "fraction": frac, "angle_deg": angle,
+        "activation": act.name,
+        "times": times, "angles_bn": angles_bn, "angles_vanilla": angles_v,
+        "fraction_bn": frac_bn, "fraction_vanilla": frac_v,
+        "t_gather_bn": t_bn, "t_gather_vanilla": t_v,
+        "speedup": None if speedup is None else float(speedup),
+        "speedup_is_lower_bound": bool(lower and t_bn is not None),
+        "initial_angle": angles_bn[0].copy(), "initial_speed_bn": speed_bn,
+        "initial_speed_vanilla": speed_v, "sigma_norm_sq": covariance_norm(W0, cov) ** 2,
+        "cov": cov,
+        "final_loss_bn": float(np.mean(loss_bn)), "final_loss_vanilla": float(np.mean(loss_v)),
+    }
+
+
+def anisotropy_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
+                          planar_spectrum: ArrayLike = (1.0, 0.1), dim: int | None = None,
+                          minor_variance: float = 0.25, n_neurons: int | None = None,
+                          n_samples: int | None = None, learning_rate: float = 0.2,
+                          t_end: float = 100.0, fraction: float = 0.9,
+                          angle_deg: float = 10.0) -> dict[str, Any]:
+    r"""Figure 1: :func:`anisotropy_run` on 2-D data and on a d-dimensional variant.
+
+    The d-dimensional variant has covariance eigenvalues
+    ``(1, minor_variance, ..., minor_variance)``: one significant direction, every other
+    direction insignificant, and random initial directions, which in dimension ``d``
+    start almost orthogonal to the significant one.
+
+    Returns ``{"planar": ..., "high_dim": ..., "speedup": min of the two speed-ups}``.
+
+    Examples
+    --------
+    >>> res = anisotropy_experiment(quick=True, n_neurons=3, t_end=10.0)
+    >>> sorted(res)
+    ['high_dim', 'planar', 'speedup']
+    """
+    n_neurons = _pick(n_neurons, quick, 12, 6)
+    n_samples = _pick(n_samples, quick, 256, 128)
+    dim = check_positive_int(_pick(dim, quick, 8, 6), "dim")
+    if dim < 3:
+        raise ValueError(f"dim must be >= 3 (the 2-D case is the planar run), got {dim}")
+    minor = check_positive_scalar(minor_variance, "minor_variance")
+    if minor >= 1:
+        raise ValueError(f"minor_variance must be < 1 (the significant variance), got {minor}")
+    gen = np.random.default_rng(seed)
+    seeds = gen.integers(0, 2**63 - 1, size=2)
+    common = dict(n_neurons=n_neurons, n_samples=n_samples, learning_rate=learning_rate,
+                  t_end=t_end, fraction=fraction, angle_deg=angle_deg, progress=progress)
+    planar = anisotropy_run(planar_spectrum, seed=int(seeds[0]), **common)
+    high = anisotropy_run([1.0] + [minor] * (dim - 1), seed=int(seeds[1]), **common)
+    ups = [r["speedup"] for r in (planar, high)]
+    return {"planar": planar, "high_dim": high,
+            "speedup": None if any(u is None for u in ups) else float(min(ups))}
+
+
+def _claim(cid: str, description: str, measured: float | None, predicted: float,
+           tolerance: float, passed: bool, criterion: str,
+           details: dict[str, Any]) -> dict[str, Any]:
+    return {"id": cid, "description": description,
+            "measured": None if measured is None else float(measured),
+            "predicted": float(predicted), "tolerance": float(tolerance),
+            "passed": bool(passed), "criterion": criterion, "details": details}
+
+
+def anisotropy_claim(result: dict[str, Any]) -> dict[str, Any]:
+    """The ``sec4_1_anisotropic_speed`` claim from :func:`anisotropy_experiment`.
+
+    Passes when, in both the planar and the d-dimensional run, the BN neurons meet the
+    gathering criterion and do so strictly sooner than the vanilla neurons
+    (speed-up ``t_vanilla / t_BN > 1``). The paper predicts the direction of the
+    effect, not its size, so ``predicted`` is the no-effect value 1.
+
+    Examples
+    --------
+    >>> res = anisotropy_experiment(quick=True, n_neurons=3, t_end=10.0)
+    >>> anisotropy_claim(res)["id"]
+    'sec4_1_anisotropic_speed'
+    """
+    details = {}
+    for key in ("planar", "high_dim"):
+        r = result[key]
+        details[key] = {k: r[k] for k in (
+            "dim", "spectrum", "n_neurons", "learning_rate", "t_end", "fraction", "angle_deg",
+            "t_gather_bn", "t_gather_vanilla", "speedup", "speedup_is_lower_bound",
+            "final_loss_bn", "final_loss_vanilla")}
+    ups = [details[k]["speedup"] for k in ("planar", "high_dim")]
+    measured = result["speedup"]
+    passed = all(u is not None and u > 1.0 for u in ups)
+    fr, ang = result["planar"]["fraction"], result["planar"]["angle_deg"]
+    return _claim(
+        "sec4_1_anisotropic_speed",
+        f"Section 4.1: BN neurons gather on the significant direction sooner than vanilla "
+        f"neurons from the same initial directions (time until {fr:.0%} of the neurons lie "
+        f"within {ang:g} degrees; measured = smaller speed-up t_vanilla/t_BN of the 2-D and "
+        f"{result['high_dim']['dim']}-D runs)",
+        measured, 1.0, 0.0, passed, "measured > predicted (BN strictly faster)", details)
+
+
+def plot_anisotropy(result: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Figure 1: neuron directions over time with and without BN; write a PNG to ``path``.
+
+    Panels: (a) angle to the significant direction of every BN neuron (2-D data),
+    (b) the same for the vanilla neurons, (c) the fraction of neurons within the
+    angle over time for the 2-D and d-dimensional runs, gathering times marked,
+    (d) the initial angular speed ratio BN / vanilla of each neuron against its
+    direction, with :math:`1/\\hat w^\\top\\Sigma\\hat w` (the factor of eq. 21).
+    """
+    fig, (ax_bn, ax_v, ax_fr, ax_sp) = _figure(2, 2)
+    planar, high = result["planar"], result["high_dim"]
+    t, ang = planar["times"], planar["angle_deg"]
+    for ax, key, name, color in ((ax_bn, "angles_bn", "with BN", "C0"),
+                                 (ax_v, "angles_vanilla", "without BN", "C1")):
+        ax.plot(t, planar[key], color=color, lw=1.0, alpha=0.85)
+        ax.axhline(ang, color="k", ls=":", lw=1)
+        gather = planar["t_gather_bn" if key == "angles_bn" else "t_gather_vanilla"]
+        if gather is not None:
+            ax.axvline(gather, color="k", ls="--", lw=1,
+                       label=f"{planar['fraction']:.0%} within {ang:g}° at t = {gather:.1f}")
+            ax.legend(loc="upper right", fontsize=8)
+        ax.set_title(f"({'a' if key == 'angles_bn' else 'b'}) 2-D data, {name}: "
+                     f"spectrum {planar['spectrum'][0]:g}, {planar['spectrum'][1]:g}")
+        ax.set_xlabel("time (steps x learning rate)")
+        ax.set_ylabel("angle to significant direction (deg)")
+        ax.set_ylim(0, 90)
+    for run, ls in ((planar, "-"), (high, "--")):
+        label = f"d = {run['dim']}"
+        ax_fr.plot(run["times"], run["fraction_bn"], color="C0", ls=ls, label=f"BN, {label}")
+        ax_fr.plot(run["times"], run["fraction_vanilla"], color="C1", ls=ls,
+                   label=f"vanilla, {label}")
+    ax_fr.axhline(planar["fraction"], color="k", ls=":", lw=1)
+    ax_fr.set_title(f"(c) fraction of neurons within {ang:g}°; speed-ups "
+                    f"{_fmt(planar['speedup'])} (2-D), {_fmt(high['speedup'])} "
+                    f"({high['dim']}-D)", fontsize=9)
+    ax_fr.set_xlabel("time")
+    ax_fr.set_ylabel("fraction")
+    ax_fr.legend(fontsize=8, loc="lower right")
+    signed = _signed_initial_angle(planar)
+    ratio = planar["initial_speed_bn"] / planar["initial_speed_vanilla"]
+    ax_sp.semilogy(signed, ratio, "o", color="C2",
+                   label="measured BN / vanilla angular speed, t = 0")
+    fine = np.radians(np.linspace(-89.0, 89.0, 200))
+    units = np.column_stack((np.cos(fine), np.sin(fine)))
+    ax_sp.semilogy(np.degrees(fine), 1.0 / covariance_norm(units, planar["cov"]) ** 2, "-",
+                   color="k", lw=1, label=r"$1/\hat w^\top\Sigma\hat w$ (factor of eq. 21)")
+    from matplotlib.ticker import ScalarFormatter
+
+    ax_sp.yaxis.set_major_formatter(ScalarFormatter())
+    ax_sp.yaxis.set_minor_formatter(ScalarFormatter())
+    ax_sp.axhline(1.0, color="gray", ls=":", lw=1)
+    ax_sp.set_title("(d) BN speeds up neurons in insignificant directions", fontsize=9)
+    ax_sp.set_xlabel("initial angle to significant direction (deg)")
+    ax_sp.set_ylabel("speed ratio")
+    ax_sp.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _signed_initial_angle(run: dict[str, Any]) -> NDArray:
+    m = run["n_neurons"]
+    return np.degrees(np.linspace(-0.5 * np.pi, 0.5 * np.pi, m + 2)[1:-1])
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+# ---------------------------------------------------------------------------
+# 4.2 magnitude
+
+
+#: (network, activation, predicted Euclidean exponent, predicted angular exponent):
+#: speed ratio of neuron c*w to neuron w is c**exponent; None = no prediction.
+MAGNITUDE_CASES = (
+    ("bn", "tanh", -1.0, -2.0),
+    ("bn", "relu", -1.0, -2.0),
+    ("vanilla", "relu", 0.0, -1.0),
+    ("vanilla", "tanh", None, None),
+)
+
+
+def _train_first_layer(ds, W0: NDArray, a: NDArray, learning_rate: float,
+                       n_steps: int) -> NDArray:
+    """Loss curve of GD on the first layer of a BN network (output weights fixed)."""
+    W = W0.copy()
+    losses = np.empty(n_steps + 1)
+    for step in range(n_steps + 1):
+        res = bn_loss_and_gradients(ds.X, ds.y, W, a, ds.cov, "tanh", validate=False)
+        losses[step] = res.loss
+        W -= learning_rate * res.grad_w
+    return losses
+
+
+def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
+                         c_values: ArrayLike | None = None, radii: ArrayLike | None = None,
+                         dim: int = 4, width: int = 6, n_samples: int | None = None,
+                         learning_rate: float = 0.01, ensemble_radii: ArrayLike = (0.5, 1.0, 2.0),
+                         ensemble_learning_rate: float = 2.0,
+                         ensemble_steps: int | None = None) -> dict[str, Any]:
+    r"""Figure 2: speed against magnitude, with and without BN (Section 4.2).
+
+    Three measurements on a teacher data set with anisotropic covariance:
+
+    1. *Speed ratios.* A network holds ``width`` random neurons plus a neuron
+       ``w`` and its copies ``c w`` for every ``c`` in ``c_values``, all with the
+       same output weight. From the exact gradients of :mod:`bngeom.model`, the
+       ratio of Euclidean speeds :math:`\|\nabla_{cw}L\|/\|\nabla_wL\|` and of
+       angular speeds (tangential speed divided by the radius), for the cases of
+       :data:`MAGNITUDE_CASES` (BN with tanh and ReLU, vanilla with ReLU, and
+       vanilla with tanh for contrast, where no simple law holds).
+    2. *Effective step per radius.* A BN network whose neurons have radii ``radii``
+       takes one GD step with ``learning_rate``; the angle each neuron turns,
+       divided by ``learning_rate * K`` (``K`` its gradient norm at unit radius),
+       is its effective step size, predicted :math:`1/r^2` (exactly
+       :math:`\arctan(\eta K/r^2)/(\eta K)` for one step).
+    3. *Radii as learning rates.* The same BN network scaled to each radius in
+       ``ensemble_radii`` (the same function) is trained for ``ensemble_steps``
+       steps with ``ensemble_learning_rate``, and compared with radius 1 trained with
+       ``ensemble_learning_rate / r**2``.
+
+    Returns
+    -------
+    dict
+        ``c_values``; ``cases``: per case ``ratio_euclidean``, ``ratio_angular``,
+        the fitted log-log slopes and, where predicted, the maximum relative error
+        against :math:`c^{p}`; ``radii``, ``effective_step``,
+        ``effective_step_exact`` (one-step prediction), ``effective_step_slope``;
+        ``ensemble``: loss curves per radius and the largest relative gap to the
+        radius-1 run with learning rate :math:`\eta/r^2`.
+
+    Examples
+    --------
+    >>> res = magnitude_experiment(quick=True)
+    >>> round(res["cases"]["bn/tanh"]["slope_euclidean"], 6)
+    -1.0
+    >>> round(res["cases"]["vanilla/relu"]["slope_euclidean"], 6) + 0.0
+    0.0
+    """
+    gen = np.random.default_rng(seed)
+    cs = as_float_array(_pick(c_values, quick, np.geomspace(0.1, 10.0, 13),
+                              np.geomspace(0.1, 10.0, 7)), "c_values", min_ndim=1, max_ndim=1)
+    if np.any(cs <= 0):
+        raise ValueError(f"c_values must be > 0, the smallest is {cs.min()}")
+    rs = as_float_array(_pick(radii, quick, np.geomspace(0.1, 10.0, 17),
+                              np.geomspace(0.1, 10.0, 9)), "radii", min_ndim=1, max_ndim=1)
+    if np.any(rs <= 0):
+        raise ValueError(f"radii must be > 0, the smallest is {rs.min()}")
+    ens_r = as_float_array(ensemble_radii, "ensemble_radii", min_ndim=1, max_ndim=1)
+    if np.any(ens_r <= 0):
+        raise ValueError(f"ensemble_radii must be > 0, the smallest is {ens_r.min()}")
+    dim = check_positive_int(dim, "dim")
+    width = check_positive_int(width, "width")
+    n = check_positive_int(_pick(n_samples, quick, 512, 128), "n_samples")
+    eta = check_positive_scalar(learning_rate, "learning_rate")
+    eta_ens = check_positive_scalar(ensemble_learning_rate, "ensemble_learning_rate")
+    n_ens = check_positive_int(_pick(ensemble_steps, quick, 150, 60), "ensemble_steps")
+    ds = make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+
+    # 1. speed ratios of c*w to w in one network.
+    base_W = gen.standard_normal((width, dim))
+    base_a = gen.standard_normal(width)
+    w = gen.standard_normal(dim)
+    a_w = 1.0 + abs(gen.standard_normal())
+    W = np.vstack((base_W, w, cs[:, None] * w))
+    a = np.concatenate((base_a, np.full(1 + cs.shape[0], a_w)))
+    i0 = width
+    cases = {}
+    for network, act, p_euc, p_ang in tqdm(MAGNITUDE_CASES, desc="4.2 speed ratios",
+                                           disable=not progress, leave=False):
+        if network == "bn":
+            grad = bn_loss_and_gradients(ds.X, ds.y, W, a, ds.cov, act).grad_w
+        else:
+            grad = vanilla_loss_and_gradients(ds.X, ds.y, W, a, act).grad_w
+        euc = np.linalg.norm(grad, axis=1)
+        ang = _tangential_norm(W, grad) / np.linalg.norm(W, axis=1)
+        r_euc = euc[i0 + 1:] / euc[i0]
+        r_ang = ang[i0 + 1:] / ang[i0]
+        entry = {"network": network, "activation": act, "ratio_euclidean": r_euc,
+                 "ratio_angular": r_ang, "slope_euclidean": _loglog_slope(cs, r_euc),
+                 "slope_angular": _loglog_slope(cs, r_ang),
+                 "predicted_exponent_euclidean": p_euc, "predicted_exponent_angular": p_ang}
+        if p_euc is not None:
+            entry["max_rel_error_euclidean"] = float(np.max(np.abs(r_euc / cs**p_euc - 1.0)))
+            entry["max_rel_error_angular"] = float(np.max(np.abs(r_ang / cs**p_ang - 1.0)))
+        cases[f"{network}/{act}"] = entry
+
+    # 2. effective step size of each radius after one GD step.
+    dirs = gen.standard_normal((rs.shape[0], dim))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    a_r = gen.standard_normal(rs.shape[0])
+    Wr = rs[:, None] * dirs
+    grad = bn_loss_and_gradients(ds.X, ds.y, Wr, a_r, ds.cov, "tanh").grad_w
+    K = rs * np.linalg.norm(grad, axis=1)
+    W1 = Wr - eta * grad
+    along = np.sum(W1 * dirs, axis=1)
+    across = _tangential_norm(dirs, W1)
+    turned = np.arctan2(across, along)
+    eff = turned / (eta * K)
+    exact = np.arctan(eta * K / rs**2) / (eta * K)
+
+    # 3. radii as an ensemble of learning rates: same function, different speeds.
+    Wn = gen.standard_normal((width, dim))
+    Wn /= np.linalg.norm(Wn, axis=1, keepdims=True)
+    an = gen.standard_normal(width)
+
+    curves, reference, gaps = [], [], []
+    for r in tqdm(ens_r, desc="4.2 radii as learning rates", disable=not progress,
+                  leave=False):
+        curves.append(_train_first_layer(ds, r * Wn, an, eta_ens, n_ens))
+        reference.append(_train_first_layer(ds, Wn, an, eta_ens / r**2, n_ens))
+        gaps.append(float(np.max(np.abs(curves[-1] - reference[-1]) / reference[-1])))
+    return {
+        "dim": dim, "width": width, "n_samples": n, "c_values": cs, "cases": cases,
+        "radii": rs, "learning_rate": eta, "unit_radius_gradient": K,
+        "effective_step": eff, "effective_step_exact": exact,
+        "effective_step_slope": _loglog_slope(rs, eff),
+        "effective_step_max_rel_error": float(np.max(np.abs(eff / exact - 1.0))),
+        "ensemble": {"radii": ens_r, "learning_rate": eta_ens, "steps": n_ens,
+                     "loss": np.array(curves), "loss_radius1_scaled_rate": np.array(reference),
+                     "max_rel_gap": float(max(gaps))},
+    }
+
+
+def magnitude_claim(result: dict[str, Any], tolerance: float = IDENTITY_TOLERANCE
+                    ) -> dict[str, Any]:
+    """The ``sec4_2_speed_ratio`` claim from :func:`magnitude_experiment`.
+
+    ``measured`` is the fitted log-log slope of the BN Euclidean speed ratio
+    against ``c`` (predicted -1). The claim passes when every predicted ratio
+    (BN: :math:`1/c` and :math:`1/c^2`, ReLU without BN: 1 and :math:`1/c`) holds to
+    relative ``tolerance`` at every ``c``, the one-step effective step sizes match
+    :math:`\\arctan(\\eta K/r^2)/(\\eta K)` to ``tolerance``, and radius ``r`` with
+    learning rate :math:`\\eta` trains exactly like radius 1 with :math:`\\eta/r^2`.
+
+    Examples
+    --------
+    >>> magnitude_claim(magnitude_experiment(quick=True))["passed"]
+    True
+    """
+    cases = result["cases"]
+    errors = {f"{k}/{kind}": v[f"max_rel_error_{kind}"] for k, v in cases.items()
+              if v["predicted_exponent_euclidean"] is not None
+              for kind in ("euclidean", "angular")}
+    ens_gap = result["ensemble"]["max_rel_gap"]
+    eff_err = result["effective_step_max_rel_error"]
+    measured = cases["bn/tanh"]["slope_euclidean"]
+    passed = (abs(measured + 1.0) <= tolerance and all(e <= tolerance for e in errors.values())
+              and eff_err <= tolerance and ens_gap <= tolerance)
+    details = {
+        "slopes": {k: {"euclidean": v["slope_euclidean"], "angular": v["slope_angular"],
+                       "predicted_euclidean": v["predicted_exponent_euclidean"],
+                       "predicted_angular": v["predicted_exponent_angular"]}
+                   for k, v in cases.items()},
+        "max_rel_errors": errors,
+        "c_range": [float(result["c_values"].min()), float(result["c_values"].max())],
+        "effective_step_slope": result["effective_step_slope"],
+        "effective_step_max_rel_error": eff_err,
+        "radius_as_learning_rate_max_rel_gap": ens_gap,
+    }
+    return _claim(
+        "sec4_2_speed_ratio",
+        "Section 4.2: for neurons w and c*w, BN speed ratios are 1/c (Euclidean) and 1/c^2 "
+        "(angular); without BN, with ReLU, Euclidean speeds are equal; radius r with "
+        "learning rate eta trains like radius 1 with eta/r^2 (measured = log-log slope of "
+        "the BN Euclidean speed ratio)",
+        measured, -1.0, tolerance, passed,
+        "|measured - predicted| <= tolerance and every listed relative error <= tolerance",
+        details)
+
+
+def plot_magnitude(result: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Figure 2: speed against magnitude; write a PNG to ``path``.
+
+    Panels: (a) Euclidean speed ratio of ``c w`` to ``w`` against ``c`` (log-log),
+    (b) angular speed ratio, (c) effective step size per radius after one GD step
+    with the :math:`1/r^2` law, (d) loss curves of the same BN network at several
+    radii with one learning rate (an ensemble of learning rates), each overlaid with
+    radius 1 trained with learning rate :math:`\\eta/r^2`.
+    """
+    fig, (ax_e, ax_a, ax_r, ax_l) = _figure(2, 2)
+    cs = result["c_values"]
+    styles = {"bn/tanh": ("o", "C0", 10), "bn/relu": ("s", "C2", 5),
+              "vanilla/relu": ("^", "C1", 7), "vanilla/tanh": ("x", "C3", 7)}
+    for key, v in result["cases"].items():
+        marker, color, size = styles.get(key, ("o", "k", 6))
+        name = ("BN" if v["network"] == "bn" else "no BN") + f", {v['activation']}"
+        for ax, kind in ((ax_e, "ratio_euclidean"), (ax_a, "ratio_angular")):
+            ax.loglog(cs, v[kind], marker, color=color, ls="none", label=name, ms=size,
+                      mfc="none" if key == "bn/tanh" else color)
+    grid = np.geomspace(cs.min(), cs.max(), 50)
+    ax_e.loglog(grid, 1 / grid, "k-", lw=1, label="1/c (BN)")
+    ax_e.loglog(grid, np.ones_like(grid), "k--", lw=1, label="1 (no BN, ReLU)")
+    ax_a.loglog(grid, 1 / grid**2, "k-", lw=1, label="1/c² (BN)")
+    ax_a.loglog(grid, 1 / grid, "k--", lw=1, label="1/c (no BN, ReLU)")
+    for ax, kind in ((ax_e, "Euclidean"), (ax_a, "angular")):
+        ax.set_xlabel("c  (neuron c·w against neuron w)")
+        ax.set_ylabel(f"{kind} speed ratio")
+        ax.legend(fontsize=8)
+    ax_e.set_title("(a) Euclidean speed ratio")
+    ax_a.set_title("(b) angular speed ratio")
+    rs = result["radii"]
+    ax_r.loglog(rs, result["effective_step"], "o", color="C0",
+                label="measured: angle turned / (η K)")
+    ax_r.loglog(rs, result["effective_step_exact"], "k-", lw=1,
+                label="arctan(ηK/r²)/(ηK)")
+    ax_r.loglog(rs, 1 / rs**2, "k:", lw=1, label="1/r²")
+    ax_r.set_xlabel("neuron radius r = ||w||")
+    ax_r.set_ylabel("effective step size / η")
+    ax_r.set_title(f"(c) radii as learning rates (slope {result['effective_step_slope']:.3f})")
+    ax_r.legend(fontsize=8)
+    ens = result["ensemble"]
+    steps = np.arange(ens["steps"] + 1)
+    for i, r in enumerate(ens["radii"]):
+        line = ax_l.semilogy(steps, ens["loss"][i], lw=2, alpha=0.6,
+                             label=f"radius {r:g}, rate η = {ens['learning_rate']:g}")
+        ax_l.semilogy(steps, ens["loss_radius1_scaled_rate"][i], "--", lw=1,
+                      color=line[0].get_color(),
+                      label=f"radius 1, rate η/r² = {ens['learning_rate'] / r**2:g}")
+    ax_l.set_xlabel("gradient-descent step")
+    ax_l.set_ylabel("loss (BN network, first layer trained)")
+    ax_l.set_title("(d) one function, three radii, one learning rate")
+    ax_l.legend(fontsize=7)
+    return _save(fig, path)
+
+
+# ---------------------------------------------------------------------------
+# 4.3 first-step amplification
+
+
+def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
+                          norms: ArrayLike | None = None, learning_rate: float = 1.0,
+                          dim: int = 4, width: int = 8, n_samples: int | None = None,
+                          n_steps: int = 8,
+                          trajectory_norms: ArrayLike = (1e-4, 1e-2, 1.0, 10.0)
+                          ) -> dict[str, Any]:
+    r"""Figure 3: the norm after one GD step against the initial norm (Section 4.3).
+
+    A BN network of ``width`` neurons on a teacher data set is scaled so that every
+    neuron has radius :math:`\|w_0\| = s` (the function does not change) for each
+    ``s`` in ``norms``; one GD step with ``learning_rate`` :math:`\eta` gives
+    :math:`w_1`. Prediction: :math:`\|w_1\| = \sqrt{s^2 + \eta^2K^2/s^2}` with
+    :math:`K` the neuron's gradient norm at unit radius, minimized at
+    :math:`s = \sqrt{\eta K}` where it equals the floor :math:`\sqrt{2\eta K}`. Then
+    ``n_steps`` further steps from the radii in ``trajectory_norms`` show that after
+    the first step every neuron is large enough for stable dynamics.
+
+    Returns
+    -------
+    dict
+        ``norms`` (S,), ``K`` (m,), ``w1_norm`` (S, m) measured, ``predicted`` (S, m),
+        ``floor`` (m,), ``max_rel_error``, ``min_ratio_to_floor``,
+        ``decreasing_below_minimizer`` (the smaller :math:`\|w_0\|`, the larger
+        :math:`\|w_1\|`, checked on the grid below each neuron's minimizer), and
+        ``trajectories``: per initial radius the mean neuron radius (n_steps+1,)
+        and the loss.
+
+    Examples
+    --------
+    >>> res = first_step_experiment(quick=True)
+    >>> bool(res["max_rel_error"] < 1e-9 and res["min_ratio_to_floor"] >= 1 - 1e-12)
+    True
+    """
+    gen = np.random.default_rng(seed)
+    ss = as_float_array(_pick(norms, quick, np.geomspace(1e-4, 10.0, 51),
+                              np.geomspace(1e-4, 10.0, 21)), "norms", min_ndim=1, max_ndim=1)
+    if np.any(ss <= 0):
+        raise ValueError(f"norms must be > 0, the smallest is {ss.min()}")
+    ss = np.sort(ss)
+    eta = check_positive_scalar(learning_rate, "learning_rate")
+    dim = check_positive_int(dim, "dim")
+    width = check_positive_int(width, "width")
+    n = check_positive_int(_pick(n_samples, quick, 512, 128), "n_samples")
+    n_steps = check_positive_int(n_steps, "n_steps")
+    traj_s = as_float_array(trajectory_norms, "trajectory_norms", min_ndim=1, max_ndim=1)
+    if np.any(traj_s <= 0):
+        raise ValueError(f"trajectory_norms must be > 0, the smallest is {traj_s.min()}")
+    ds = make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+    dirs = gen.standard_normal((width, dim))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    a = gen.standard_normal(width)
+    K = np.linalg.norm(bn_loss_and_gradients(ds.X, ds.y, dirs, a, ds.cov).grad_w, axis=1)
+    w1 = np.empty((ss.shape[0], width))
+    for i, s in enumerate(tqdm(ss, desc="4.3 first step", disable=not progress, leave=False)):
+        W0 = s * dirs
+        grad = bn_loss_and_gradients(ds.X, ds.y, W0, a, ds.cov, validate=False).grad_w
+        w1[i] = neuron_radii(W0 - eta * grad)
+    predicted = np.sqrt(ss[:, None] ** 2 + (eta * K) ** 2 / ss[:, None] ** 2)
+    floor = np.sqrt(2 * eta * K)
+    below = ss[:, None] < np.sqrt(eta * K)
+    decreasing = all(bool(np.all(np.diff(w1[below[:, k], k]) < 0)) for k in range(width))
+    trajectories = []
+    for s in traj_s:
+        W = s * dirs
+        radius, loss = np.empty(n_steps + 1), np.empty(n_steps + 1)
+        for step in range(n_steps + 1):
+            res = bn_loss_and_gradients(ds.X, ds.y, W, a, ds.cov, validate=False)
+            radius[step], loss[step] = np.mean(neuron_radii(W)), res.loss
+            W = W - eta * res.grad_w
+        trajectories.append({"initial_norm": float(s), "mean_radius": radius, "loss": loss})
+    return {
+        "dim": dim, "width": width, "n_samples": n, "learning_rate": eta, "norms": ss,
+        "K": K, "w1_norm": w1, "predicted": predicted, "floor": floor,
+        "max_rel_error": float(np.max(np.abs(w1 / predicted - 1.0))),
+        "min_ratio_to_floor": float(np.min(w1 / floor)),
+        "decreasing_below_minimizer": decreasing, "trajectories": trajectories,
+    }
+
+
+def first_step_claim(result: dict[str, Any], tolerance: float = IDENTITY_TOLERANCE
+                     ) -> dict[str, Any]:
+    """The ``sec4_3_first_step`` claim from :func:`first_step_experiment`.
+
+    ``measured`` is the largest relative error between the measured
+    :math:`\\|w_1\\|` and :math:`\\sqrt{\\|w_0\\|^2 + \\eta^2K^2/\\|w_0\\|^2}` over the
+    grid of initial norms and all neurons (predicted 0). The claim also requires
+    :math:`\\|w_1\\| \\ge \\sqrt{2\\eta K}` (to relative ``tolerance``) everywhere and
+    :math:`\\|w_1\\|` decreasing in :math:`\\|w_0\\|` below the minimizer.
+
+    Examples
+    --------
+    >>> first_step_claim(first_step_experiment(quick=True))["passed"]
+    True
+    """
+    measured = result["max_rel_error"]
+    passed = (measured <= tolerance and result["min_ratio_to_floor"] >= 1.0 - tolerance
+              and result["decreasing_below_minimizer"])
+    ss = result["norms"]
+    return _claim(
+        "sec4_3_first_step",
+        f"Section 4.3: after one GD step ||w1||^2 = ||w0||^2 + eta^2 K^2/||w0||^2 >= 2 eta K "
+        f"for ||w0|| from {ss.min():.0e} to {ss.max():.0e} (measured = max relative error "
+        f"of ||w1||)",
+        measured, 0.0, tolerance, passed,
+        "measured <= tolerance, min ||w1||/sqrt(2 eta K) >= 1 - tolerance, ||w1|| decreasing "
+        "in ||w0|| below sqrt(eta K)",
+        {"learning_rate": result["learning_rate"], "K": result["K"].tolist(),
+         "floor_sqrt_2_eta_K": result["floor"].tolist(),
+         "min_ratio_to_floor": result["min_ratio_to_floor"],
+         "decreasing_below_minimizer": result["decreasing_below_minimizer"],
+         "norm_range": [float(ss.min()), float(ss.max())], "n_norms": int(ss.shape[0])})
+
+
+def plot_first_step(result: dict[str, Any], path: str | os.PathLike,
+                    n_neurons: int = 3) -> Path:
+    """Figure 3: :math:`\\|w_1\\|` against :math:`\\|w_0\\|` (log-log); write a PNG to ``path``.
+
+    Panel (a): measurements for the neurons with the smallest, median and largest
+    ``K`` (markers), the prediction :math:`\\sqrt{\\|w_0\\|^2 + \\eta^2K^2/\\|w_0\\|^2}`
+    (lines), the floors :math:`\\sqrt{2\\eta K}` (dashed) and the diagonal
+    :math:`\\|w_1\\| = \\|w_0\\|`. Panel (b): the mean neuron radius over the first GD
+    steps from several initial radii.
+    """
+    fig, (ax, ax_t) = _figure(1, 2, width=5.2, height=4.2)
+    ss, K = result["norms"], result["K"]
+    order = np.argsort(K)
+    pick = order[np.unique(np.linspace(0, K.shape[0] - 1, min(n_neurons, K.shape[0]))
+                           .round().astype(int))]
+    grid = np.geomspace(ss.min(), ss.max(), 300)
+    eta = result["learning_rate"]
+    for j, k in enumerate(pick):
+        color = f"C{j}"
+        ax.loglog(ss, result["w1_norm"][:, k], "o", ms=5, color=color, mfc="none",
+                  label=f"measured, K = {K[k]:.3g}")
+        ax.loglog(grid, np.sqrt(grid**2 + (eta * K[k]) ** 2 / grid**2), "-", lw=1, color=color)
+        ax.axhline(result["floor"][k], ls="--", lw=1, color=color)
+    ax.loglog(grid, grid, ":", color="gray", lw=1, label="||w1|| = ||w0||")
+    ax.plot([], [], "k-", lw=1, label="sqrt(||w0||² + η²K²/||w0||²)")
+    ax.plot([], [], "k--", lw=1, label="floor sqrt(2ηK)")
+    ax.set_xlabel("||w0|| (initial neuron norm)")
+    ax.set_ylabel("||w1|| (after one GD step)")
+    ax.set_title(f"(a) first-step amplification, η = {eta:g}")
+    ax.legend(fontsize=8)
+    for j, tr in enumerate(result["trajectories"]):
+        ax_t.semilogy(np.arange(tr["mean_radius"].shape[0]), tr["mean_radius"], "o-", ms=3,
+                      color=f"C{j}", label=f"||w0|| = {tr['initial_norm']:g}")
+    ax_t.axhline(float(np.mean(result["floor"])), ls="--", color="k", lw=1,
+                 label="mean floor sqrt(2ηK)")
+    ax_t.set_xlabel("gradient-descent step")
+    ax_t.set_ylabel("mean neuron norm")
+    ax_t.set_title("(b) after the first step every neuron is large")
+    ax_t.legend(fontsize=8)
+    return _save(fig, path)
