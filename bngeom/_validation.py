@@ -48,6 +48,23 @@ def as_float_array(value: ArrayLike, name: str, *, min_ndim: int = 0,
     return arr
 
 
+def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
+    """A numpy ``Generator`` from a ``Generator`` (used as is) or anything ``default_rng`` takes.
+
+    Seeds are ints, sequences of ints, ``SeedSequence`` objects, or None (fresh entropy).
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (bool, np.bool_, float, str, bytes)):
+        raise TypeError(f"{name} must be an int seed, a numpy Generator or None, "
+                        f"got {type(rng).__name__}")
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name} must be a seed (non-negative ints), a numpy Generator or "
+                        f"None: {exc}") from None
+
+
 def check_positive_scalar(value: Any, name: str) -> float:
     """Return ``value`` as a float after checking it is finite and > 0."""
     if isinstance(value, (str, bytes, np.str_, np.bytes_)):

@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bngeom._validation import (
     as_float_array,
+    as_generator,
     check_covariance,
     check_positive_int,
 )
@@ -37,10 +38,6 @@ __all__ = [
     "teacher_targets",
     "make_teacher_dataset",
 ]
-
-
-def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
 def center(X: ArrayLike) -> NDArray:
@@ -88,7 +85,7 @@ def random_rotation(d: int, rng: int | np.random.Generator | None = None) -> NDA
     True
     """
     d = check_positive_int(d, "d")
-    q, r = np.linalg.qr(_rng(rng).standard_normal((d, d)))
+    q, r = np.linalg.qr(as_generator(rng).standard_normal((d, d)))
     return q * np.sign(np.diag(r))
 
 
@@ -126,7 +123,7 @@ def anisotropic_gaussian(n_samples: int, spectrum: ArrayLike,
     spec = as_float_array(spectrum, "spectrum", min_ndim=1, max_ndim=1)
     if np.any(spec <= 0):
         raise ValueError(f"spectrum must be > 0, its smallest entry is {spec.min()}")
-    gen = _rng(rng)
+    gen = as_generator(rng)
     X = gen.standard_normal((n, spec.shape[0])) * np.sqrt(spec)
     if rotate:
         X = X @ random_rotation(spec.shape[0], gen).T
@@ -149,7 +146,7 @@ def teacher_network(d: int, width: int, rng: int | np.random.Generator | None = 
     """
     d = check_positive_int(d, "d")
     width = check_positive_int(width, "width")
-    gen = _rng(rng)
+    gen = as_generator(rng)
     W = gen.standard_normal((width, d))
     a = output_scale * width * gen.choice([-1.0, 1.0], size=width) * gen.uniform(0.5, 1.5, width)
     return W, a
@@ -211,7 +208,7 @@ def make_teacher_dataset(n_samples: int, spectrum: ArrayLike, *, teacher_width: 
     >>> ds.dim
     3
     """
-    gen = _rng(rng)
+    gen = as_generator(rng)
     X, cov = anisotropic_gaussian(n_samples, spectrum, gen, rotate=rotate)
     W, a = teacher_network(X.shape[1], teacher_width, gen)
     return Dataset(X, teacher_targets(X, W, a, cov, activation), cov)

@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bngeom._validation import (
     as_float_array,
+    as_generator,
     check_covariance,
     check_dimension,
     check_on_manifold,
@@ -126,10 +127,6 @@ def _rowdot(x: NDArray, y: NDArray) -> NDArray:
 def _dot(x: NDArray, y: NDArray) -> NDArray:
     """Row-wise inner product keeping the last axis (for broadcasting)."""
     return _rowdot(x, y)[..., None]
-
-
-def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
 # ---------------------------------------------------------------------------
@@ -637,7 +634,7 @@ def random_point(cov: ArrayLike, n_samples: int | None = None,
     """
     cov = check_covariance(cov)
     shape = (cov.shape[0],) if n_samples is None else (_n(n_samples), cov.shape[0])
-    w = _rng(rng).standard_normal(shape)
+    w = as_generator(rng).standard_normal(shape)
     return _to_manifold(w, cov)
 
 
@@ -661,7 +658,7 @@ def random_tangent_vector(base_point: ArrayLike, cov: ArrayLike,
     cov = check_covariance(cov)
     u, cov_u = _point(base_point, cov, True)
     x, n = _unit(u)
-    z = _rng(rng).standard_normal(u.shape) * scale
+    z = as_generator(rng).standard_normal(u.shape) * scale
     z = z - x * _dot(x, z)
     return n * (z - u * _dot(cov_u, z))
 

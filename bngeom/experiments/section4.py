@@ -41,7 +41,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from tqdm.auto import tqdm
 
-from bngeom._validation import as_float_array, check_positive_int, check_positive_scalar
+from bngeom._validation import (
+    as_float_array,
+    as_generator,
+    check_positive_int,
+    check_positive_scalar,
+)
 from bngeom.charts import covariance_norm, neuron_radii, normalize_to_manifold
 from bngeom.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
 from bngeom.functions import get_activation
@@ -62,10 +67,6 @@ __all__ = [
 
 #: Relative tolerance of the exact identities of Sections 4.2 and 4.3 (float64).
 IDENTITY_TOLERANCE = 1e-9
-
-
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
 def _pick(value: Any, quick: bool, default: Any, quick_default: Any) -> Any:
@@ -200,7 +201,7 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     angle = check_positive_scalar(angle_deg, "angle_deg")
     act = get_activation(activation)
     n_steps = max(1, round(t_end / h))
-    gen = _rng(seed)
+    gen = as_generator(seed)
     d = spec.shape[0]
     spec = spec / spec[0]
     X, cov = anisotropic_gaussian(n, spec, gen)

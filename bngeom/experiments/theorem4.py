@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from bngeom import geometry
 from bngeom.data import Dataset, make_teacher_dataset
+from bngeom.experiments._presets import resolve_preset
 from bngeom.model import vanilla_forward
 from bngeom.sweeps import make_grid, run_sweep
 from bngeom.wasserstein import wasserstein2
@@ -142,14 +143,7 @@ def run_theorem4(quick: bool = False, seed: int = 0, n_jobs: int = 1, progress: 
     (2, 1)
     """
     start = time.perf_counter()
-    name = size if size is not None else ("quick" if quick else "full")
-    if name not in PRESETS:
-        raise ValueError(f"size must be one of {sorted(PRESETS)}, got {name!r}")
-    config = dict(PRESETS[name])
-    unknown = set(overrides) - set(config)
-    if unknown:
-        raise ValueError(f"unknown Theorem 4 settings {sorted(unknown)}; allowed: {sorted(config)}")
-    config.update(overrides)
+    name, config = resolve_preset(PRESETS, size, quick, overrides, "Theorem 4")
     widths = [int(w) for w in config["widths"]]
     if len(widths) < 2 or any(w < 1 for w in widths):
         raise ValueError(f"widths must hold at least two positive widths, got {widths}")

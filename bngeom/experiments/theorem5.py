@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from bngeom import geometry
 from bngeom.data import Dataset, anisotropic_gaussian, teacher_network, teacher_targets
+from bngeom.experiments._presets import resolve_preset
 from bngeom.sweeps import make_grid, run_sweep
 
 __all__ = ["PRESETS", "VARIANTS", "run_theorem5", "initial_particles"]
@@ -162,14 +163,7 @@ def run_theorem5(quick: bool = False, seed: int = 0, progress: bool = False, *,
     1
     """
     start = time.perf_counter()
-    name = size if size is not None else ("quick" if quick else "full")
-    if name not in PRESETS:
-        raise ValueError(f"size must be one of {sorted(PRESETS)}, got {name!r}")
-    config = dict(PRESETS[name])
-    unknown = set(overrides) - set(config)
-    if unknown:
-        raise ValueError(f"unknown Theorem 5 settings {sorted(unknown)}; allowed: {sorted(config)}")
-    config.update(overrides)
+    name, config = resolve_preset(PRESETS, size, quick, overrides, "Theorem 5")
     bad = [v for v in variants if v not in VARIANTS]
     if bad:
         raise ValueError(f"variants must be among {VARIANTS}, got {bad}")
