@@ -23,11 +23,31 @@ GENERATORS = {
     "data.teacher_network": "data.teacher_network(3, 4, rng=seed)",
     "data.make_teacher_dataset": "data.make_teacher_dataset(40, [2.0, 1.0], rng=seed)",
     "checks.check_theorem2": "checks.check_theorem2(seed, n_samples=32, dim=3, width=4)['details']",
+    "BNSpace.random_point": "BNSpace(np.diag([4.0, 1.0])).random_point(3, rng=seed)",
+    "BNSpace.random_tangent_vec": (
+        "BNSpace(np.diag([4.0, 1.0])).random_tangent_vec("
+        "BNSpace(np.diag([4.0, 1.0])).random_point(3, rng=seed), rng=seed)"),
+    "BNManifold.random_point": "BNManifold(np.diag([4.0, 1.0]), 3, rng=seed).random_point()",
+    "make_problem": ("make_problem(*data.anisotropic_gaussian(20, [2.0, 1.0], rng=seed)[:1],"
+                     " np.arange(20.0), 3, rng=seed)[1].random_point()"),
+    "dynamics.simulate": (
+        "simulate(data.make_teacher_dataset(16, [2.0, 1.0], rng=seed), "
+        "np.eye(2) + 0.5, np.ones(2), t_end=0.2, n_records=3).loss"),
+    "section4.anisotropy_experiment": (
+        "section4.anisotropy_experiment(quick=True, seed=seed, n_neurons=3, t_end=5.0)"),
+    "theorem4.run_theorem4": (
+        "theorem4.run_theorem4(size='quick', seed=seed, widths=(10, 40), ref_width=160, "
+        "n_seeds=1, n_samples=32, t_end=0.2, n_records=2)['sup_w2']"),
+    "theorem5.run_theorem5": (
+        "theorem5.run_theorem5(size='quick', seed=seed, width=50, n_samples=32, t_end=2.0, "
+        "step=0.5, n_records=3, variant_t_end=1.0, variants=('separated',))['runs']"),
 }
 
 PRELUDE = (
     "import numpy as np\n"
-    "from bngeom import geometry as geo, data, checks\n"
+    "from bngeom import geometry as geo, data, checks, BNSpace, BNManifold, make_problem\n"
+    "from bngeom.dynamics import simulate\n"
+    "from bngeom.experiments import section4, theorem4, theorem5\n"
 )
 
 
