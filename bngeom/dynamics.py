@@ -385,9 +385,11 @@ def _probe_rate(system: _System, sol, t0: float, t1: float, at_end: bool, ndim_w
     along the integrator's interpolant; it uses loss values only, so it measures the
     rate of change of the loss independently of the recorded dissipation.
     """
-    # The stencil spans a quarter of the longest solver step (or of the segment): short
-    # enough for a truncation error far below the integrator's, long enough for rounding.
-    h = min(t1 - t0, float(np.max(np.diff(sol.t)))) / (4 * (_PROBE_POINTS - 1))
+    # The stencil spans a quarter of the solver step next to the probed end (or of the
+    # segment): short enough for a truncation error far below the integrator's where the
+    # solution changes fastest (the first steps), long enough for rounding.
+    local = (sol.t[-1] - sol.t[-2]) if at_end else (sol.t[1] - sol.t[0])
+    h = min(t1 - t0, float(local)) / (4 * (_PROBE_POINTS - 1))
     offsets = np.arange(_PROBE_POINTS) * h
     nodes = t1 - offsets if at_end else t0 + offsets
     states = sol.sol(nodes)
