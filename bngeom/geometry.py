@@ -73,6 +73,10 @@ __all__ = [
 
 # Below this sine of the angle, two unit vectors are treated as (anti)parallel.
 _PARALLEL_SIN = 1e-15
+#: Batches of at least this many points, given as (N, d) float64 arrays of one shape (and a
+#: scalar radius or one per point), go through the fused, threaded kernels of
+#: :mod:`bngeom._kernels` (the same closed forms, equal to a few ulp: tests/test_kernels.py).
+FUSED_MIN_POINTS = 4096
 
 
 # ---------------------------------------------------------------------------
@@ -101,6 +105,14 @@ def _point(u: ArrayLike, cov: NDArray, validate: bool, name: str = "base_point",
     if validate:
         check_on_manifold(u, cov_u, name)
     return u, cov_u
+
+
+def _fused(*arrays: NDArray, radius: ArrayLike = 1.0) -> bool:
+    """Whether the fused kernels apply: one (N, d) float64 shape, N large, radius () or (N,)."""
+    first = arrays[0]
+    return (first.ndim == 2 and first.shape[0] >= FUSED_MIN_POINTS
+            and np.shape(radius) in ((), first.shape[:1])
+            and all(a.shape == first.shape and a.dtype == np.float64 for a in arrays))
 
 
 def _vector(xi: ArrayLike, u: NDArray, cov_u: NDArray, validate: bool,
@@ -290,7 +302,12 @@ def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b
     u, cov_u = _point(base_point, cov, validate, normal=False)
     xi = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
     eta = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
-    return _inner(u, xi, eta) * _radius_sq(radius, validate)
+    r = check_radius(radius) if validate else radius
+    if _fused(u, xi, eta, radius=r):
+        from bngeom import _kernels
+
+        return _kernels.inner_product(u, xi, eta, r)
+    return _inner(u, xi, eta) * np.square(r)
 
 
 def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
@@ -338,11 +355,18 @@ def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: A
     [0.0, 2.0]
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
     grad = as_float_array(euclidean_grad, "euclidean_grad", min_ndim=1) if validate \
         else np.asarray(euclidean_grad)
     if validate:
         check_dimension(grad, cov.shape[0], "euclidean_grad")
+    r = check_radius(radius) if validate else radius
+    if _fused(u, grad, radius=r):
+        from bngeom import _kernels
+
+        return _kernels.riemannian_gradient(u, grad, cov, r)
+    if cov_u is None:
+        cov_u = u @ cov
     sq = _dot(u, u)
     y = grad - cov_u * _dot(u, grad)          # P_u^T grad
     out = sq * (y - u * _dot(cov_u, y))       # ||u||^2 P_u y
@@ -428,6 +452,9 @@ def _cut_locus_direction(x: NDArray) -> NDArray:
     The standard basis vector e_j with the smallest |x_j| (first such j),
     projected onto the tangent space at x and normalized.
     """
+    if x.shape[-1] < 2:
+        raise ValueError("log is undefined between the two (antipodal) points of N_Sigma "
+                         "when d = 1: the tangent space is {0}")
     j = np.argmin(np.abs(x), axis=-1)
     e = np.zeros_like(x)
     np.put_along_axis(e, j[..., None], 1.0, axis=-1)
@@ -460,6 +487,10 @@ def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
     cov = _cov(cov, validate)
     u, cov_u = _point(base_point, cov, validate, normal=False)
     xi = _vector(tangent_vec, u, cov_u, validate)
+    if _fused(u, xi):
+        from bngeom import _kernels
+
+        return _kernels.exp(u, xi, cov)
     unit, n = _unit(u)
     zeta = (xi - unit * _dot(unit, xi)) / n            # d psi_u(xi)
     t = np.linalg.norm(zeta, axis=-1, keepdims=True)
@@ -486,10 +517,16 @@ def log(base_point: ArrayLike, point: ArrayLike, cov: ArrayLike, *,
     [0.0, 1.570796326795]
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
     v, _ = _point(point, cov, validate, "point", normal=False)
     if validate:
         check_same_leading(u, v, "base_point", "point")
+    if _fused(u, v):
+        from bngeom import _kernels
+
+        return _kernels.log(u, v, cov)
+    if cov_u is None:
+        cov_u = u @ cov
     unit, n = _unit(u)
     zeta = _sphere_log(unit, _unit(v)[0])
     return n * (zeta - u * _dot(cov_u, zeta))          # d phi at the unit vector
@@ -527,6 +564,10 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
     if validate:
         check_same_leading(u, v, "point_a", "point_b")
     r = check_radius(radius) if validate else radius
+    if _fused(u, v, radius=r):
+        from bngeom import _kernels
+
+        return _kernels.dist(u, v, r)
     return r * _sphere_angle(_unit(u)[0], _unit(v)[0])
 
 

@@ -15,6 +15,16 @@ Everything is vectorized over neurons and samples. The ``n x m``
 pre-activation matrix is processed in blocks of samples whenever it would
 exceed ``memory_budget`` bytes, so peak memory stays bounded at any width.
 
+The training step (loss and all gradients) has two backends: ``"numpy"``, the
+reference, and ``"numba"``, a fused fast path (:mod:`bngeom._kernels`: cache-sized
+tiles of samples, BLAS for the two matrix products and one compiled pass for
+all elementwise work in between, one thread per range of samples). They agree
+to about 1e-15 relative in float64; ``backend="auto"`` (the default) takes the
+fast path for built-in activations and losses once ``n * m`` reaches
+:data:`AUTO_MIN_SIZE`. ``precision="float32"`` runs the matrix products in
+single precision (1.5 to 2 times faster; gradients within about 1e-6 relative,
+typically 1e-7).
+
 Examples
 --------
 >>> import numpy as np
@@ -29,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 import autograd.numpy as anp
@@ -42,10 +53,13 @@ from bngeom._validation import (
     check_positive_scalar,
 )
 from bngeom.charts import normalize_to_manifold
-from bngeom.functions import Activation, Loss, get_activation, get_loss
+from bngeom.functions import ACTIVATIONS, LOSSES, Activation, Loss, get_activation, get_loss
 
 __all__ = [
+    "AUTO_MIN_SIZE",
+    "BACKENDS",
     "DEFAULT_MEMORY_BUDGET",
+    "PRECISIONS",
     "LossAndGradients",
     "bn_forward",
     "vanilla_forward",
@@ -59,8 +73,21 @@ __all__ = [
 
 #: Default memory budget (bytes) for the n x m intermediate matrices.
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
-# Number of n x m temporaries alive at once in the gradient pass.
+# Number of n x m temporaries alive at once in the gradient pass (numpy backend).
 _TEMPORARIES = 3
+
+#: Training-step backends: ``"numpy"`` (reference), ``"numba"`` (fused), ``"auto"``.
+BACKENDS = ("auto", "numpy", "numba")
+#: Precisions of the n x m work: float64 (default) or float32 (faster, less accurate).
+PRECISIONS = ("float64", "float32")
+#: ``backend="auto"`` uses numba from this many pre-activations ``n * m`` on.
+AUTO_MIN_SIZE = 2**14
+# Fast path tiles: about this many bytes per worker thread (cache-sized), and at
+# least this many samples so that the BLAS products stay efficient.
+_FAST_TILE_BYTES = 4 * 2**20
+_FAST_MIN_ROWS = 128
+# Below this many pre-activations per thread, more threads cost more than they save.
+_FAST_WORK_PER_THREAD = 2**15
 
 
 class LossAndGradients(NamedTuple):
@@ -106,8 +133,12 @@ def _check_params(W: ArrayLike, a: ArrayLike, d: int, name_w: str) -> tuple[NDAr
     return W, a
 
 
-def block_rows(n: int, m: int, memory_budget: float, itemsize: int = 8) -> int:
+def block_rows(n: int, m: int, memory_budget: float, itemsize: int = 8, *,
+               temporaries: int = _TEMPORARIES) -> int:
     """Number of samples per block so that the n x m temporaries fit ``memory_budget``.
+
+    ``temporaries`` blocks of ``rows x m`` items of ``itemsize`` bytes are alive
+    at once (3 in the numpy backend; one per worker thread in the fast path).
 
     Examples
     --------
@@ -115,7 +146,53 @@ def block_rows(n: int, m: int, memory_budget: float, itemsize: int = 8) -> int:
     111
     """
     budget = check_positive_scalar(memory_budget, "memory_budget")
-    return int(max(1, min(n, budget // (_TEMPORARIES * m * itemsize))))
+    return int(max(1, min(n, budget // (temporaries * m * itemsize))))
+
+
+def _fast_rows(n: int, m: int, memory_budget: float, itemsize: int, threads: int) -> int:
+    """Samples per fast-path tile: cache-sized, and within the memory budget."""
+    per_thread = -(-n // threads)
+    cache_rows = max(_FAST_MIN_ROWS, _FAST_TILE_BYTES // (m * itemsize))
+    return min(cache_rows, block_rows(per_thread, m, memory_budget, itemsize,
+                                      temporaries=threads))
+
+
+_FAST: dict = {}
+
+
+def _kernels_module():
+    """The fast path's module, or None when numba cannot be imported."""
+    if "kernels" not in _FAST:
+        try:
+            from bngeom import _kernels
+        except ImportError:  # pragma: no cover - numba is a dependency
+            _kernels = None
+        _FAST["kernels"] = _kernels
+    return _FAST["kernels"]
+
+
+def _choose_backend(backend: str, act: Activation, lo: Loss, size: int) -> str:
+    """Resolve ``backend`` for this activation, loss and problem size ``n * m``."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    builtin = ACTIVATIONS.get(act.name) is act and LOSSES.get(lo.name) is lo
+    if backend == "numba":
+        if not builtin:
+            raise ValueError("backend='numba' implements the built-in activations and losses "
+                             "only; use backend='numpy' for a custom Activation or Loss")
+        if _kernels_module() is None:  # pragma: no cover - numba is a dependency
+            raise ValueError("backend='numba' needs numba, which cannot be imported")
+        return "numba"
+    if backend == "auto":
+        fast = builtin and size >= AUTO_MIN_SIZE and _kernels_module() is not None
+        return "numba" if fast else "numpy"
+    return backend
+
+
+def _precision_dtype(precision: str) -> type:
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return np.float64 if precision == "float64" else np.float32
 
 
 # ---------------------------------------------------------------------------
@@ -194,7 +271,8 @@ def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: Arra
                                activation: str | Activation = "tanh",
                                loss: str | Loss = "squared", *,
                                memory_budget: float = DEFAULT_MEMORY_BUDGET,
-                               validate: bool = True) -> LossAndGradients:
+                               validate: bool = True, backend: str = "auto",
+                               precision: str = "float64") -> LossAndGradients:
     r"""Loss and exact Euclidean gradients of the vanilla network (eq. 8).
 
     .. math:: \nabla_{u_k}\tilde L = \frac{a_k}{m}\,\mathbb E[\ell'\sigma'(u_k^\top x)\,x],
@@ -202,6 +280,34 @@ def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: Arra
 
     The expectation is the average over the data set, taken in blocks of
     samples that keep the ``n x m`` temporaries within ``memory_budget`` bytes.
+
+    Parameters
+    ----------
+    X, y : ndarray, shapes (n, d) and (n,)
+        Data and targets.
+    U, a : ndarray, shapes (m, d) and (m,)
+        First-layer weights and output weights.
+    activation, loss : str or Activation / Loss
+        See :mod:`bngeom.functions`.
+    memory_budget : float, keyword-only
+        Bytes allowed for the ``n x m`` temporaries.
+    validate : bool, keyword-only
+        Check shapes and values (pass False in hot loops with known-good input).
+    backend : {"auto", "numpy", "numba"}, keyword-only
+        ``"numpy"`` is the reference; ``"numba"`` the fused fast path (built-in
+        activations and losses only; as many threads as BLAS may use, see
+        :func:`threadpoolctl.threadpool_limits`); ``"auto"`` takes the fast path
+        when it applies and ``n * m >= AUTO_MIN_SIZE``.
+    precision : {"float64", "float32"}, keyword-only
+        Precision of the ``n x m`` work (the two matrix products and the
+        tiles). Sums over blocks, and the fast path's elementwise work, stay in
+        float64. float32 makes the fast path 1.5 to 2 times faster; gradients
+        then agree with float64 to about 1e-6 relative (typically 1e-7).
+
+    Returns
+    -------
+    LossAndGradients
+        ``(loss, grad_w, grad_a)`` in float64, ``grad_w`` the gradient in ``U``.
 
     Examples
     --------
@@ -212,13 +318,45 @@ def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: Arra
     [0.25, 0.25]
     """
     act, lo = get_activation(activation), get_loss(loss)
+    dtype = _precision_dtype(precision)
     if validate:
         X, y = _check_data(X, y)
         U, a = _check_params(U, a, X.shape[1], "U")
+    backend = _choose_backend(backend, act, lo, X.shape[0] * U.shape[0])
+    threads = _kernels_module().default_threads() if backend == "numba" else 1
+    return _vanilla(X, y, U, a, act, lo, memory_budget, backend, dtype, threads)
+
+
+def _vanilla(X, y, U, a, act: Activation, lo: Loss, memory_budget: float, backend: str,
+             dtype: type, threads: int) -> LossAndGradients:
+    """:func:`vanilla_loss_and_gradients` once the arguments are resolved."""
+    n, m = X.shape[0], U.shape[0]
+    if backend == "numba":
+        threads = max(1, min(threads, (n * m) // _FAST_WORK_PER_THREAD))
+        rows = _fast_rows(n, m, memory_budget, np.dtype(dtype).itemsize, threads)
+        f, grad_u, grad_a = _kernels_module().loss_and_gradients(
+            X, y, U, a, act.name, lo.name, rows, threads, dtype)
+        total = float(np.sum(lo.function(f, np.asarray(y, dtype=np.float64))))
+    else:
+        total, grad_u, grad_a = _numpy_sums(X, y, U, a, act, lo, memory_budget, dtype)
+    scale = 1.0 / (n * m)
+    return LossAndGradients(total / n, grad_u * (np.asarray(a, dtype=np.float64) * scale)[:, None],
+                            grad_a * scale)
+
+
+def _numpy_sums(X, y, U, a, act: Activation, lo: Loss, memory_budget: float, dtype: type
+                ) -> tuple[float, NDArray, NDArray]:
+    r"""The reference path: the loss sum and the two unscaled gradient sums.
+
+    :math:`\sum_i \ell'_i\sigma'(z_i) x_i^\top` and :math:`\sum_i \ell'_i\sigma(z_i)`,
+    over blocks of samples that fit ``memory_budget``.
+    """
+    if dtype is np.float32:
+        X, U, a = (np.asarray(v, dtype=np.float32) for v in (X, U, a))
     n, m = X.shape[0], U.shape[0]
     rows = block_rows(n, m, memory_budget, np.dtype(X.dtype).itemsize)
     total = 0.0
-    grad_a = np.zeros(m, dtype=np.result_type(X, U, a))
+    grad_a = np.zeros(m, dtype=np.result_type(X, U, a, np.float64))
     grad_u = np.zeros_like(U, dtype=grad_a.dtype)
     for start in range(0, n, rows):
         xb, yb = X[start:start + rows], y[start:start + rows]
@@ -232,12 +370,11 @@ def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: Arra
         z = act.derivative(z)
         z *= resid[:, None]
         grad_u += z.T @ xb
-    scale = 1.0 / (n * m)
-    return LossAndGradients(total / n, grad_u * (a * scale)[:, None], grad_a * scale)
+    return total, grad_u, grad_a
 
 
 def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike) -> NDArray:
-    r"""BN gradient from the vanilla one: :math:`\nabla_w L = P_u^\top\nabla_u\tilde L/\|w\|_\Sigma`.
+    r"""BN gradient from the vanilla one: :math:`\nabla_w L=P_u^\top\nabla_u\tilde L/\|w\|_\Sigma`.
 
     The chain rule through :math:`\varphi` (MATH §2): with :math:`u = \varphi(w)`,
     :math:`\nabla_w L = (I - \Sigma u u^\top)\nabla_u\tilde L/\|w\|_\Sigma`, which is
@@ -261,12 +398,17 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
                           cov: ArrayLike, activation: str | Activation = "tanh",
                           loss: str | Loss = "squared", *,
                           memory_budget: float = DEFAULT_MEMORY_BUDGET,
-                          validate: bool = True) -> LossAndGradients:
+                          validate: bool = True, backend: str = "auto",
+                          precision: str = "float64") -> LossAndGradients:
     r"""Loss and exact Euclidean gradients of the BN network in ``(W, a)`` (eq. 6).
 
     .. math:: \nabla_{w_k}L = \frac{a_k}{m\|w_k\|_\Sigma}
               \Big(I - \frac{\Sigma w_k w_k^\top}{\|w_k\|_\Sigma^2}\Big)
               \mathbb E[\ell'\sigma'(z_k)\,x],\qquad z_k = w_k^\top x/\|w_k\|_\Sigma.
+
+    Computed as the vanilla gradient at :math:`u_k = \varphi(w_k)` followed by
+    :func:`bn_gradient_from_vanilla`; ``memory_budget``, ``validate``,
+    ``backend`` and ``precision`` are those of :func:`vanilla_loss_and_gradients`.
 
     Examples
     --------
@@ -276,11 +418,21 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
     >>> res.grad_w.tolist()
     [[0.0, 0.0], [0.0, 0.0]]
     """
+    act, lo = get_activation(activation), get_loss(loss)
+    dtype = _precision_dtype(precision)
     if validate:
         cov = check_covariance(cov)
         X, y = _check_data(X, y, cov.shape[0])
         W, a = _check_params(W, a, cov.shape[0], "W")
-    U = W / np.sqrt(np.sum((W @ cov) * W, axis=-1, keepdims=True))
-    res = vanilla_loss_and_gradients(X, y, U, a, activation, loss,
-                                     memory_budget=memory_budget, validate=False)
-    return LossAndGradients(res.loss, bn_gradient_from_vanilla(W, res.grad_w, cov), res.grad_a)
+    backend = _choose_backend(backend, act, lo, np.shape(X)[0] * np.shape(W)[0])
+    threads, single = 1, contextlib.nullcontext()
+    if backend == "numba":
+        # Keep BLAS single-threaded around the workers, the small O(m d^2) products
+        # included (see bngeom._kernels.single_threaded_blas).
+        kernels = _kernels_module()
+        threads, single = kernels.default_threads(), kernels.single_threaded_blas()
+    with single:
+        U = W / np.sqrt(np.sum((W @ cov) * W, axis=-1, keepdims=True))
+        res = _vanilla(X, y, U, a, act, lo, memory_budget, backend, dtype, threads)
+        grad_w = bn_gradient_from_vanilla(W, res.grad_w, cov)
+    return LossAndGradients(res.loss, grad_w, res.grad_a)
