@@ -110,7 +110,8 @@ def _point(u: ArrayLike, cov: NDArray, validate: bool, name: str = "base_point",
 def _fused(*arrays: NDArray, radius: ArrayLike = 1.0) -> bool:
     """Whether the fused kernels apply: one (N, d) float64 shape, N large, radius () or (N,)."""
     first = arrays[0]
-    return (first.ndim == 2 and first.shape[0] >= FUSED_MIN_POINTS
+    # d >= 2: for d = 1 the numpy path raises at the cut locus (N_Sigma is two points).
+    return (first.ndim == 2 and first.shape[0] >= FUSED_MIN_POINTS and first.shape[1] >= 2
             and np.shape(radius) in ((), first.shape[:1])
             and all(a.shape == first.shape and a.dtype == np.float64 for a in arrays))
 
