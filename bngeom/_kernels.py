@@ -429,13 +429,20 @@ def _inner_product_rows(u, xi, eta, radius_sq, out, lo, hi):
 
 
 @njit(nogil=True, **_SWEEP)
-def _matvec(cov, u, i, out):
-    """out = Sigma u_i (Sigma symmetric: row j of Sigma dotted with u_i)."""
+def _matvec(cov, u, i, row, out):
+    """out = Sigma u_i (Sigma symmetric: row j of Sigma dotted with u_i).
+
+    u_i is first copied into the contiguous scratch ``row``: for strided ``u``
+    (the ``u`` block of ``(u, a)`` rows) the O(d^2) loop then still vectorizes
+    (without the copy it ran 5x slower).
+    """
     d = u.shape[1]
+    for k in range(d):
+        row[k] = u[i, k]
     for j in range(d):
         acc = 0.0
         for k in range(d):
-            acc += cov[j, k] * u[i, k]
+            acc += cov[j, k] * row[k]
         out[j] = acc
 
 
@@ -444,9 +451,10 @@ def _riemannian_gradient_rows(u, cov, grad, inv_radius_sq, out, lo, hi):
     """geometry.riemannian_gradient: |u|^2 P_u P_u^T grad / r^2 with P_u = I - u (Sigma u)^T."""
     d = u.shape[1]
     cu = np.empty(d)
+    row = np.empty(d)
     per_point = inv_radius_sq.shape[0] > 1
     for i in range(lo, hi):
-        _matvec(cov, u, i, cu)
+        _matvec(cov, u, i, row, cu)
         scale = inv_radius_sq[i if per_point else 0]
         uu = 0.0
         ug = 0.0
@@ -498,6 +506,7 @@ def _log_rows(u, cov, v, out, lo, hi):
     """geometry.log: d phi at u/|u| of the sphere's Log(u/|u|, v/|v|), deterministic at -u."""
     d = u.shape[1]
     cu = np.empty(d)
+    row = np.empty(d)
     for i in range(lo, hi):
         uu = 0.0
         vv = 0.0
@@ -538,7 +547,7 @@ def _log_rows(u, cov, v, out, lo, hi):
             tn = math.sqrt(tn)
             for k in range(d):
                 out[i, k] = math.pi * (out[i, k] / tn)
-        _matvec(cov, u, i, cu)
+        _matvec(cov, u, i, row, cu)
         cz = 0.0
         for k in range(d):
             cz += cu[k] * out[i, k]

@@ -49,6 +49,7 @@ from scipy.integrate import solve_ivp
 from tqdm.auto import tqdm
 
 from bngeom import geometry
+from bngeom._io import jsonable
 from bngeom._validation import (
     as_float_array,
     check_covariance,
@@ -70,7 +71,6 @@ from bngeom.trajectory import (
     Checkpoint,
     Trajectory,
     _fornberg_first_derivative,
-    _jsonable,
     load_checkpoint,
     save_checkpoint,
 )
@@ -525,7 +525,7 @@ def simulate(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, t_end: float,
         if not isinstance(meta, dict):
             raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
         try:
-            meta = json.loads(json.dumps(_jsonable(meta)))
+            meta = json.loads(json.dumps(jsonable(meta)))
         except (TypeError, ValueError) as exc:
             raise TypeError(f"meta must be JSON-serializable: {exc}") from None
     grid = _record_grid(t_end, record_times, n_records)

@@ -43,10 +43,8 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import math
 import os
 import platform
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -57,6 +55,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bngeom import __version__
+from bngeom._io import atomic_write, jsonable
 from bngeom.charts import normalize_to_manifold
 from bngeom.data import make_teacher_dataset
 from bngeom.model import bn_forward, bn_loss_and_gradients
@@ -438,40 +437,6 @@ _TASKS = (
 # the report
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON: arrays to lists, numpy scalars to Python, non-finite floats to strings."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else str(value)
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
@@ -541,10 +506,10 @@ def write_report(out: str | os.PathLike, report: dict[str, Any]) -> tuple[Path, 
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    clean = _jsonable(report)
+    clean = jsonable(report, strict=False)
     js, md = out / "report.json", out / "report.md"
-    _atomic_write(js, json.dumps(clean, indent=2, allow_nan=False) + "\n")
-    _atomic_write(md, _markdown(clean))
+    atomic_write(js, json.dumps(clean, indent=2, allow_nan=False) + "\n")
+    atomic_write(md, _markdown(clean))
     return js, md
 
 

@@ -38,14 +38,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from bngeom._io import atomic_write, jsonable
 
 __all__ = [
     "FORMAT",
@@ -153,20 +152,6 @@ def finite_difference_derivative(times: ArrayLike, values: ArrayLike, *,
 
 # ---------------------------------------------------------------------------
 # the trajectory
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return repr(value)  # JSON has no NaN/inf; keep it readable
-    return value
 
 
 @dataclass
@@ -302,7 +287,7 @@ class Trajectory:
         arrays = {name: getattr(self, name) for name in _RECORD_FIELDS}
         if self.dloss_dt is not None:
             arrays["dloss_dt"] = self.dloss_dt
-        arrays["meta"] = np.array(json.dumps(_jsonable(self.meta), sort_keys=True))
+        arrays["meta"] = np.array(json.dumps(jsonable(self.meta), sort_keys=True))
         arrays["format"] = np.array(FORMAT)
         return arrays
 
@@ -447,36 +432,12 @@ def _checksum(arrays: dict[str, NDArray]) -> str:
 
 
 def _write_npz(path: str | os.PathLike, arrays: dict[str, NDArray]) -> None:
-    path = Path(path)
     for key, arr in arrays.items():
         if np.asarray(arr).dtype.hasobject:
             raise TypeError(f"entry {key!r} is an object array, which would need pickle")
     payload = dict(arrays)
     payload[_CHECKSUM] = np.array(_checksum(arrays))
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    atomic_write(path, lambda fh: np.savez(fh, **payload))
 
 
 def _read_npz(path: str | os.PathLike) -> dict[str, NDArray]:

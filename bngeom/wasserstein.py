@@ -549,9 +549,8 @@ def _iterate(row_update, col_update, f, g, p, q, eps, tol, max_iter, relax=True)
     """
     fnew, gnew = np.empty_like(f), np.empty_like(g)
     err = np.inf
+    relaxation = _OverRelaxation()
     omega = 1.0
-    best = np.inf
-    history: list[float] = []
     it = 0
     while it < max_iter:
         row_update(g, f, eps, fnew)
@@ -574,21 +573,41 @@ def _iterate(row_update, col_update, f, g, p, q, eps, tol, max_iter, relax=True)
             gnew += g
         g, gnew = gnew, g
         if relax:
-            if omega != 1.0 and err > 2.0 * best:
-                omega = 1.0           # diverging: back to plain Sinkhorn
-                history.clear()
-            best = min(best, err)
-            history.append(err)
-            if omega == 1.0 and len(history) >= _RATE_WINDOW and err < _RELAX_FROM:
-                rho = (history[-1] / history[-_RATE_WINDOW]) ** (1.0 / (_RATE_WINDOW - 1))
-                if 0.0 < rho < 1.0:
-                    omega = min(_OMEGA_MAX, 2.0 / (1.0 + math.sqrt(1.0 - rho)))
+            omega = relaxation.update(err)
     return f, g, it, err
 
 
 _RATE_WINDOW = 10
 _RELAX_FROM = 1e-1
 _OMEGA_MAX = 1.9
+
+
+class _OverRelaxation:
+    """The over-relaxation factor of Sinkhorn (Thibault et al., 2017), from the errors seen.
+
+    Plain iterations (``omega = 1``) until ``_RATE_WINDOW`` errors below
+    ``_RELAX_FROM`` give the contraction rate ``rho``; then
+    ``omega = 2 / (1 + sqrt(1 - rho))``, capped at ``_OMEGA_MAX``. An error more than
+    twice the best seen means divergence: back to ``omega = 1`` and a new window.
+    """
+
+    def __init__(self) -> None:
+        self.omega = 1.0
+        self._best = np.inf
+        self._history: list[float] = []
+
+    def update(self, err: float) -> float:
+        """Record the error of the last iteration; return the factor for the next one."""
+        if self.omega != 1.0 and err > 2.0 * self._best:
+            self.omega = 1.0
+            self._history.clear()
+        self._best = min(self._best, err)
+        self._history.append(err)
+        if self.omega == 1.0 and len(self._history) >= _RATE_WINDOW and err < _RELAX_FROM:
+            rho = (self._history[-1] / self._history[-_RATE_WINDOW]) ** (1.0 / (_RATE_WINDOW - 1))
+            if 0.0 < rho < 1.0:
+                self.omega = min(_OMEGA_MAX, 2.0 / (1.0 + math.sqrt(1.0 - rho)))
+        return self.omega
 _INTERMEDIATE_TOL = 1e-2
 _INTERMEDIATE_ITERS = 20
 
@@ -730,7 +749,8 @@ def _iterate_scaling(csr, csr_t, f0, g0, p, q, eps, tol, max_iter):
 
     kernel(f0, g0)
     u, v = np.ones(csr.shape[0]), np.ones(csr.shape[1])
-    omega, best, history = 1.0, np.inf, []
+    relaxation = _OverRelaxation()
+    omega = 1.0
     err = np.inf
     it = 0
     while it < max_iter:
@@ -744,15 +764,7 @@ def _iterate_scaling(csr, csr_t, f0, g0, p, q, eps, tol, max_iter):
         u = u_new if omega == 1.0 else u ** (1.0 - omega) * u_new ** omega
         v_new = cols(u)
         v = v_new if omega == 1.0 else v ** (1.0 - omega) * v_new ** omega
-        if omega != 1.0 and err > 2.0 * best:
-            omega = 1.0
-            history.clear()
-        best = min(best, err)
-        history.append(err)
-        if omega == 1.0 and len(history) >= _RATE_WINDOW and err < _RELAX_FROM:
-            rho = (history[-1] / history[-_RATE_WINDOW]) ** (1.0 / (_RATE_WINDOW - 1))
-            if 0.0 < rho < 1.0:
-                omega = min(_OMEGA_MAX, 2.0 / (1.0 + math.sqrt(1.0 - rho)))
+        omega = relaxation.update(err)
         lu, lv = np.log(u), np.log(v)
         if max(np.abs(lu).max(), np.abs(lv).max()) > _ABSORB:
             f0, g0 = f0 + eps * lu, g0 + eps * lv

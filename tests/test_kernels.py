@@ -283,9 +283,17 @@ def test_metric_kernels_take_per_point_radii_and_strided_rows():
     # the u block of (u, a) rows: a strided view, not copied
     rows_u = np.concatenate([u, np.ones((n, 1))], axis=1)[:, :d]
     rows_xi = np.concatenate([xi, np.ones((n, 1))], axis=1)[:, :d]
+    rows_v = np.concatenate([v, np.ones((n, 1))], axis=1)[:, :d]
+    rows_g = np.concatenate([g, np.ones((n, 1))], axis=1)[:, :d]
     assert not rows_u.flags.c_contiguous
     np.testing.assert_allclose(_kernels.exp(rows_u, rows_xi, cov), _kernels.exp(u, xi, cov),
                                rtol=1e-13, atol=1e-15)
+    # log and the gradient copy each strided row before their Sigma u product
+    # (vectorized loops may sum in another order: equal to a few ulp, not bitwise)
+    np.testing.assert_allclose(_kernels.log(rows_u, rows_v, cov), _kernels.log(u, v, cov),
+                               rtol=1e-13, atol=1e-15)
+    _rowwise_close(_kernels.riemannian_gradient(rows_u, rows_g, cov, r),
+                   _kernels.riemannian_gradient(u, g, cov, r), atol=1e-14 * np.abs(g).max())
     with pytest.raises(ValueError, match="radius"):
         _kernels.dist(u, v, np.ones(n + 1))
 
