@@ -62,3 +62,13 @@ def test_dask_local_cluster_matches_joblib():
         # connecting by address works too
         assert run_sweep(power, grid, backend="dask",
                          address=cluster.scheduler_address) == expected
+
+
+def test_dask_without_client_starts_and_closes_its_own_process_cluster():
+    pytest.importorskip("dask.distributed")
+    from bngeom.sweeps import _example_area   # importable in the spawned worker processes
+
+    grid = make_grid(width=[2, 3], seed=[1, 4])
+    expected = run_sweep(_example_area, grid, n_jobs=1)
+    assert expected == [2, 8, 3, 12]
+    assert run_sweep(_example_area, grid, backend="dask", n_jobs=2) == expected
