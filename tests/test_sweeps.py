@@ -66,7 +66,7 @@ def test_dask_local_cluster_matches_joblib():
 
 def test_dask_without_client_starts_and_closes_its_own_process_cluster():
     pytest.importorskip("dask.distributed")
-    from bngeom.sweeps import _example_area   # importable in the spawned worker processes
+    from bngeom.sweeps import _example_area  # importable in the spawned worker processes
 
     grid = make_grid(width=[2, 3], seed=[1, 4])
     expected = run_sweep(_example_area, grid, n_jobs=1)
