@@ -43,7 +43,9 @@ def as_float_array(value: ArrayLike, name: str, *, min_ndim: int = 0,
         raise ValueError(f"{name} must have {want} dimensions, got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    # One pass without a temporary: a NaN or inf makes the sum non-finite; only then
+    # (or if the finite entries overflow the sum) look at the entries themselves.
+    if not np.isfinite(np.add.reduce(arr, axis=None)) and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, it contains NaN or inf")
     return arr
 
@@ -93,13 +95,25 @@ def check_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def check_radius(radius: ArrayLike, name: str = "radius") -> NDArray | float:
-    """Radii are positive and finite; a scalar or one radius per point."""
+def check_radius(radius: ArrayLike, name: str = "radius",
+                 leading: tuple[int, ...] | None = None) -> NDArray | float:
+    """Radii are positive and finite; a scalar or one radius per point.
+
+    With ``leading`` (the points' batch shape), an array of radii must broadcast to it.
+    """
     if np.ndim(radius) == 0:
         return check_positive_scalar(radius, name)
     arr = as_float_array(radius, name)
     if np.any(arr <= 0):
         raise ValueError(f"{name} must be > 0, its smallest entry is {arr.min()}")
+    if leading is not None:
+        try:
+            fits = np.broadcast_shapes(arr.shape, tuple(leading)) == tuple(leading)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{name} must be a scalar or have the points' batch shape "
+                             f"{tuple(leading)}, got shape {arr.shape}")
     return arr
 
 
@@ -144,7 +158,7 @@ def check_on_manifold(u: NDArray, cov_u: NDArray, name: str = "u",
                       rtol: float | None = None) -> None:
     """Points must satisfy u^T Sigma u = 1 to ``rtol`` (relative)."""
     tol = _tol(u, rtol, MANIFOLD_RTOL)
-    quad = np.sum(u * cov_u, axis=-1)
+    quad = _rowdot(u, cov_u)
     err = np.abs(quad - 1.0)
     if np.any(err > tol):
         raise ValueError(
@@ -165,14 +179,19 @@ def check_tangent(xi: NDArray, cov_u: NDArray, name: str = "tangent_vec",
     tol = _tol(xi, rtol, TANGENT_RTOL)
     atol = max(TANGENT_ATOL, 100 * float(np.finfo(xi.dtype).eps) if xi.dtype.kind == "f"
                else TANGENT_ATOL)
-    inner = np.abs(np.sum(xi * cov_u, axis=-1))
-    scale = np.linalg.norm(xi, axis=-1) * np.linalg.norm(cov_u, axis=-1)
+    inner = np.abs(_rowdot(xi, cov_u))
+    scale = np.sqrt(_rowdot(xi, xi) * _rowdot(cov_u, cov_u))
     bad = inner > tol * scale + atol
     if np.any(bad):
         worst = float(np.max(inner / np.maximum(scale, 1e-300)))
         raise ValueError(
             f"{name} must be tangent to N_Sigma at the base point (xi^T cov u = 0): "
             f"relative |xi^T cov u| = {worst:.3e} > {tol:.0e}; use to_tangent first")
+
+
+def _rowdot(x: NDArray, y: NDArray) -> NDArray:
+    """Row-wise dot product over the last axis, without an n x d temporary."""
+    return np.einsum("...i,...i->...", x, y)
 
 
 def check_same_leading(a: NDArray, b: NDArray, name_a: str, name_b: str) -> None:

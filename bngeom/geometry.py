@@ -33,6 +33,8 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -123,12 +125,20 @@ def _vector(xi: ArrayLike, u: NDArray, cov_u: NDArray, validate: bool,
     xi = as_float_array(xi, name, min_ndim=1)
     check_dimension(xi, u.shape[-1], name)
     check_same_leading(u, xi, "base_point", name)
+    if xi.size and max(xi.max(), -xi.min()) > _MAX_ENTRY:
+        # squares of the entries (norms, inner products) would overflow to inf and NaN
+        raise ValueError(f"{name} must have entries of magnitude <= {_MAX_ENTRY:.0e} (its "
+                         f"norm would overflow float64), got {np.abs(xi).max():.3g}")
     check_tangent(xi, cov_u, name)
     return xi
 
 
-def _radius_sq(radius: ArrayLike, validate: bool) -> NDArray | float:
-    r = check_radius(radius) if validate else radius
+#: Largest entry of a validated tangent vector: its square stays far from overflow.
+_MAX_ENTRY = 1e150
+
+
+def _radius_sq(radius: ArrayLike, validate: bool, leading: tuple[int, ...]) -> NDArray | float:
+    r = check_radius(radius, leading=leading) if validate else radius
     return np.square(r)
 
 
@@ -166,7 +176,8 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     d = cov.shape[0]
     proj = np.eye(d) - u[..., :, None] * cov_u[..., None, :]
     sq = _rowdot(u, u)[..., None, None]
-    return sq * (proj @ np.swapaxes(proj, -1, -2)) / _expand(_radius_sq(radius, validate), 2)
+    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    return sq * (proj @ np.swapaxes(proj, -1, -2)) / _expand(r_sq, 2)
 
 
 def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
@@ -186,7 +197,8 @@ def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 
     """
     cov = _cov(cov, validate)
     g = cometric_matrix(base_point, cov, validate=validate)
-    return np.linalg.pinv(g, hermitian=True) * _expand(_radius_sq(radius, validate), 2)
+    r_sq = _radius_sq(radius, validate, g.shape[:-2])
+    return np.linalg.pinv(g, hermitian=True) * _expand(r_sq, 2)
 
 
 def _expand(x: NDArray | float, n: int) -> NDArray | float:
@@ -303,7 +315,7 @@ def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b
     u, cov_u = _point(base_point, cov, validate, normal=False)
     xi = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
     eta = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
-    r = check_radius(radius) if validate else radius
+    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
     if _fused(u, xi, eta, radius=r):
         from bngeom import _kernels
 
@@ -324,7 +336,7 @@ def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, 
     cov = _cov(cov, validate)
     u, cov_u = _point(base_point, cov, validate, normal=False)
     xi = _vector(tangent_vec, u, cov_u, validate)
-    return _inner(u, xi, xi) * _radius_sq(radius, validate)
+    return _inner(u, xi, xi) * _radius_sq(radius, validate, u.shape[:-1])
 
 
 def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
@@ -361,7 +373,7 @@ def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: A
         else np.asarray(euclidean_grad)
     if validate:
         check_dimension(grad, cov.shape[0], "euclidean_grad")
-    r = check_radius(radius) if validate else radius
+    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
     if _fused(u, grad, radius=r):
         from bngeom import _kernels
 
@@ -371,7 +383,7 @@ def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: A
     sq = _dot(u, u)
     y = grad - cov_u * _dot(u, grad)          # P_u^T grad
     out = sq * (y - u * _dot(cov_u, y))       # ||u||^2 P_u y
-    return out / _expand(_radius_sq(radius, validate), 1)
+    return out / _expand(_radius_sq(radius, validate, u.shape[:-1]), 1)
 
 
 def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
@@ -414,7 +426,7 @@ def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
 
     s = _dot(u, grad) * (xi @ cov) + _dot(grad, xi) * cov_u
     out = cometric(hvp) + (_dot(u, xi) / sq) * cometric(grad) - sq * (s - u * _dot(cov_u, s))
-    return out / _expand(_radius_sq(radius, validate), 1)
+    return out / _expand(_radius_sq(radius, validate, u.shape[:-1]), 1)
 
 
 # ---------------------------------------------------------------------------
@@ -564,7 +576,7 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
     v, _ = _point(point_b, cov, validate, "point_b", normal=False)
     if validate:
         check_same_leading(u, v, "point_a", "point_b")
-    r = check_radius(radius) if validate else radius
+    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
     if _fused(u, v, radius=r):
         from bngeom import _kernels
 
@@ -573,7 +585,8 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
 
 
 def geodesic(base_point: ArrayLike, cov: ArrayLike, *, end_point: ArrayLike | None = None,
-             initial_tangent_vec: ArrayLike | None = None, validate: bool = True):
+             initial_tangent_vec: ArrayLike | None = None,
+             validate: bool = True) -> Callable[[ArrayLike], NDArray]:
     r"""The geodesic :math:`t \mapsto \exp_u(t\xi)` as a function of ``t`` (MATH §5).
 
     Give exactly one of ``end_point`` (then :math:`\xi = \log_u(v)`) and
@@ -700,9 +713,20 @@ def random_tangent_vector(base_point: ArrayLike, cov: ArrayLike,
     cov = check_covariance(cov)
     u, cov_u = _point(base_point, cov, True)
     x, n = _unit(u)
+    scale = check_radius(scale, "scale")          # finite and > 0, scalar or array
+    if np.ndim(scale) and not _broadcasts_to(np.shape(scale), u.shape):
+        raise ValueError(f"scale must broadcast to the points' shape {u.shape}, got shape "
+                         f"{np.shape(scale)}")
     z = as_generator(rng).standard_normal(u.shape) * scale
     z = z - x * _dot(x, z)
     return n * (z - u * _dot(cov_u, z))
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 def _n(n_samples: int) -> int:

@@ -40,10 +40,11 @@ True
 from __future__ import annotations
 
 import contextlib
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import Box
 from numpy.typing import ArrayLike, NDArray
 
 from bngeom._validation import (
@@ -199,9 +200,33 @@ def _precision_dtype(precision: str) -> type:
 # forward passes and losses (autograd-differentiable)
 
 
+def _traced(*values: object) -> bool:
+    """Whether autograd is differentiating through one of ``values``."""
+    return any(isinstance(v, Box) for v in values)
+
+
+def _forward_blocked(X: NDArray, U: NDArray, a: NDArray, act: Activation,
+                     memory_budget: float) -> NDArray:
+    """:math:`f_v` on every sample, over blocks of samples that fit ``memory_budget``."""
+    n, m = X.shape[0], U.shape[0]
+    rows = block_rows(n, m, memory_budget, np.dtype(X.dtype).itemsize)
+    out = np.empty(n, dtype=np.result_type(X, U, a))
+    for start in range(0, n, rows):
+        out[start:start + rows] = act(X[start:start + rows] @ U.T) @ a / m
+    return out
+
+
 def vanilla_forward(X: ArrayLike, U: ArrayLike, a: ArrayLike,
-                    activation: str | Activation = "tanh") -> NDArray:
+                    activation: str | Activation = "tanh", *,
+                    memory_budget: float = DEFAULT_MEMORY_BUDGET) -> NDArray:
     r"""The vanilla network :math:`f_v(x) = \frac1m\sum_k a_k\sigma(u_k^\top x)` (eq. 8's model).
+
+    Inputs are checked (``X`` of shape (n, d), ``U`` of shape (m, d) with
+    non-zero rows, ``a`` of shape (m,), all finite and real) and the ``n x m``
+    pre-activations are formed in blocks of samples within ``memory_budget``
+    bytes. When autograd differentiates through the arguments (pymanopt's
+    autograd backend) the formula is evaluated unchecked and unblocked, so
+    that it can be traced.
 
     Examples
     --------
@@ -210,12 +235,19 @@ def vanilla_forward(X: ArrayLike, U: ArrayLike, a: ArrayLike,
     [1.0, 2.0]
     """
     act = get_activation(activation)
-    return anp.dot(act(anp.dot(X, anp.transpose(U))), a) / anp.shape(a)[0]
+    if _traced(X, U, a):
+        return anp.dot(act(anp.dot(X, anp.transpose(U))), a) / anp.shape(a)[0]
+    X, _ = _check_data(X, None)
+    U, a = _check_params(U, a, X.shape[1], "U")
+    return _forward_blocked(X, U, a, act, check_positive_scalar(memory_budget, "memory_budget"))
 
 
 def bn_forward(X: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLike,
-               activation: str | Activation = "tanh") -> NDArray:
+               activation: str | Activation = "tanh", *,
+               memory_budget: float = DEFAULT_MEMORY_BUDGET) -> NDArray:
     r"""The BN network :math:`f(x) = \frac1m\sum_k a_k\sigma(w_k^\top x/\|w_k\|_\Sigma)` (eqs. 1-4).
+
+    Blocked over samples within ``memory_budget`` bytes, like :func:`vanilla_forward`.
 
     Examples
     --------
@@ -223,18 +255,23 @@ def bn_forward(X: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLike,
     >>> bn_forward(np.eye(2), 3 * np.eye(2), np.array([2.0, 4.0]), np.eye(2), "relu").tolist()
     [1.0, 2.0]
     """
+    act = get_activation(activation)
     cov = check_covariance(cov)
     X, _ = _check_data(X, None, cov.shape[0])
     W, a = _check_params(W, a, cov.shape[0], "W")
-    return vanilla_forward(X, normalize_to_manifold(W, cov), a, activation)
+    return _forward_blocked(X, normalize_to_manifold(W, cov), a, act,
+                            check_positive_scalar(memory_budget, "memory_budget"))
 
 
 def vanilla_loss(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: ArrayLike,
-                 activation: str | Activation = "tanh", loss: str | Loss = "squared"):
+                 activation: str | Activation = "tanh", loss: str | Loss = "squared", *,
+                 memory_budget: float = DEFAULT_MEMORY_BUDGET) -> Any:
     r"""The vanilla loss :math:`\tilde L(U, a) = \frac1n\sum_i\ell(f_v(x_i), y_i)`.
 
-    Written with ``autograd.numpy`` and unblocked, so that autograd (and
-    pymanopt's autograd backend) can differentiate it.
+    Checked and blocked like :func:`vanilla_forward`; written with
+    ``autograd.numpy`` so that autograd (and pymanopt's autograd backend) can
+    differentiate it, in which case it runs unchecked and unblocked. Returns a
+    float, or autograd's traced scalar while autograd differentiates it.
 
     Examples
     --------
@@ -243,7 +280,11 @@ def vanilla_loss(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: ArrayLike,
     0.5
     """
     lo = get_loss(loss)
-    return anp.mean(lo(vanilla_forward(X, U, a, activation), y))
+    if _traced(X, y, U, a):
+        return anp.mean(lo(vanilla_forward(X, U, a, activation), y))
+    X, y = _check_data(X, y)
+    return float(np.mean(lo(vanilla_forward(X, U, a, activation, memory_budget=memory_budget),
+                            y)))
 
 
 def bn_loss(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLike,
@@ -260,7 +301,7 @@ def bn_loss(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLi
     cov = check_covariance(cov)
     X, y = _check_data(X, y, cov.shape[0])
     W, a = _check_params(W, a, cov.shape[0], "W")
-    return float(vanilla_loss(X, y, normalize_to_manifold(W, cov), a, activation, loss))
+    return vanilla_loss(X, y, normalize_to_manifold(W, cov), a, activation, loss)
 
 
 # ---------------------------------------------------------------------------
@@ -373,7 +414,8 @@ def _numpy_sums(X, y, U, a, act: Activation, lo: Loss, memory_budget: float, dty
     return total, grad_u, grad_a
 
 
-def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike) -> NDArray:
+def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike, *,
+                             validate: bool = True) -> NDArray:
     r"""BN gradient from the vanilla one: :math:`\nabla_w L=P_u^\top\nabla_u\tilde L/\|w\|_\Sigma`.
 
     The chain rule through :math:`\varphi` (MATH §2): with :math:`u = \varphi(w)`,
@@ -386,6 +428,15 @@ def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike) ->
     >>> bn_gradient_from_vanilla(np.array([[2.0, 0.0]]), np.array([[1.0, 1.0]]), np.eye(2)).tolist()
     [[0.0, 0.5]]
     """
+    if validate:
+        cov = check_covariance(cov)
+        W = as_float_array(W, "W", min_ndim=2, max_ndim=2)
+        check_dimension(W, cov.shape[0], "W")
+        if np.any(np.linalg.norm(W, axis=1) == 0):
+            raise ValueError("W must have non-zero rows: a zero neuron has no direction")
+        grad_u = as_float_array(grad_u, "grad_u", min_ndim=2, max_ndim=2)
+        if grad_u.shape != W.shape:
+            raise ValueError(f"grad_u must have the shape of W {W.shape}, got {grad_u.shape}")
     W = np.asarray(W)
     grad_u = np.asarray(grad_u)
     cov_w = W @ cov
@@ -434,5 +485,5 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
     with single:
         U = W / np.sqrt(np.sum((W @ cov) * W, axis=-1, keepdims=True))
         res = _vanilla(X, y, U, a, act, lo, memory_budget, backend, dtype, threads)
-        grad_w = bn_gradient_from_vanilla(W, res.grad_w, cov)
+        grad_w = bn_gradient_from_vanilla(W, res.grad_w, cov, validate=False)
     return LossAndGradients(res.loss, grad_w, res.grad_a)

@@ -528,7 +528,7 @@ def make_problem(X: ArrayLike, y: ArrayLike, width: int, activation: str = "tanh
 
     @pymanopt.function.autograd(manifold)
     def cost(U, a):
-        return vanilla_loss(X, y, U, a, act, lo)
+        return vanilla_loss(X, y, U, a, act, lo, memory_budget=memory_budget)
 
     if euclidean_gradient == "autograd":
         return pymanopt.Problem(manifold, cost), manifold

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from bngeom import charts, data, dynamics, geometry, model, trajectory
+from bngeom.experiments.theorem4 import run_theorem4
+from bngeom.experiments.theorem5 import run_theorem5
 
 D = 3
 COV = np.diag([4.0, 1.0, 0.25])
@@ -235,6 +237,12 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
                       "not summing to 1": (lambda w, r: 2.0 * np.asarray(w), "ValueError"),
                       "wrong shape": (_length_mismatch, "ValueError"),
                       "complex dtype": (_complex, "TypeError")},
+    "seed": {"negative seed": (lambda v, r: int(r.choice([-1, -7])), "ValueError"),
+             "not an integer": (_non_integer, "TypeError")},
+    "widths": {"width <= 0": (lambda v, r: (10, int(r.choice([0, -3]))), "ValueError"),
+               "fewer than two widths": (lambda v, r: (10,) * int(r.integers(0, 3)),
+                                         "ValueError"),
+               "not an integer": (lambda v, r: (10, _non_integer(v, r)), "TypeError")},
     "callable": {"not callable": (lambda f, r: [3, "abs", None][r.integers(3)], "TypeError")},
     "grid": {"not a sequence of mappings": (lambda g, r: [5, "abc", [1, 2]][r.integers(3)],
                                             "TypeError")},
@@ -459,6 +467,20 @@ ENTRIES: list[Entry] = [
                    "activation": "tanh"},
           {"X": "X", "W": "vector", "a": "y", "cov": "cov", "activation": "activation"},
           {"a": ("W",)}),
+    Entry("model.vanilla_forward", model.vanilla_forward,
+          lambda: {"X": _dataset()[0], "U": _points(2), "a": np.ones(2), "activation": "tanh"},
+          {"X": "X", "U": "vector", "a": "y", "activation": "activation"},
+          {"a": ("U",), "X": ("U",)}),
+    Entry("model.vanilla_loss", model.vanilla_loss,
+          lambda: {"X": _dataset()[0], "y": _dataset()[1], "U": _points(2), "a": np.ones(2),
+                   "activation": "tanh", "loss": "squared"},
+          {"X": "X", "y": "y", "U": "vector", "a": "y", "activation": "activation",
+           "loss": "loss"},
+          {"y": ("X",), "a": ("U",), "X": ("U",)}),
+    Entry("model.bn_gradient_from_vanilla", model.bn_gradient_from_vanilla,
+          lambda: {"W": np.ones((2, D)), "grad_u": np.ones((2, D)), "cov": COV},
+          {"W": "vector", "grad_u": "vector", "cov": "cov"},
+          {"grad_u": ("W",), "W": ("grad_u",)}),
     Entry("model.bn_loss", model.bn_loss,
           lambda: {"X": _dataset()[0], "y": _dataset()[1], "W": np.ones((2, D)),
                    "a": np.ones(2), "cov": COV, "activation": "tanh", "loss": "squared"},
@@ -530,6 +552,16 @@ ENTRIES: list[Entry] = [
           {"x": "particles", "y": "particles", "cov": "cov", "weights_x": "probabilities",
            "weights_y": "probabilities", "radius": "radius", "method": "choice"},
           {"x": ("x[:, :d]",), "y": ("y[:, :d]",)}),
+    Entry("experiments.run_theorem4", run_theorem4,
+          lambda: {"size": "quick", "seed": 0, "widths": (10, 40), "ref_width": 160,
+                   "n_seeds": 1, "n_samples": 32, "t_end": 0.2, "n_records": 2},
+          {"seed": "seed", "widths": "widths", "ref_width": "count", "n_seeds": "count",
+           "n_samples": "count", "t_end": "step", "n_records": "count"}),
+    Entry("experiments.run_theorem5", run_theorem5,
+          lambda: {"size": "quick", "seed": 0, "width": 20, "n_samples": 32, "t_end": 2.0,
+                   "step": 0.5, "n_records": 2, "variant_t_end": 2.0},
+          {"seed": "seed", "width": "count", "n_samples": "count", "t_end": "step",
+           "step": "step", "n_records": "count", "variant_t_end": "step"}),
     Entry("run_sweep", _run_sweep, lambda: {"func": abs, "grid": [{"x": -1}, {"x": 2}]},
           {"func": "callable", "grid": "grid"}),
     Entry("model.vanilla_loss_and_gradients", model.vanilla_loss_and_gradients,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bngeom import _kernels, data, model
+from bngeom import _kernels, charts, data, model
 from bngeom.functions import ACTIVATIONS
 
 ACTS = sorted(ACTIVATIONS)
@@ -99,3 +99,34 @@ def test_peak_memory_stays_within_budget(backend):
     # the budget, plus O(n + m d) vectors (outputs, gradients, per-thread accumulators)
     assert peak <= budget + 2 * 2**20, peak
     assert peak < n * m * 8 / 10
+
+
+@pytest.mark.parametrize("activation", ACTS)
+def test_forward_passes_and_loss_blocked_equal_unblocked(activation):
+    X, y, W, a, cov = _problem()
+    m = W.shape[0]
+    U = charts.normalize_to_manifold(W, cov)
+    whole = model.vanilla_forward(X, U, a, activation, memory_budget=1e12)
+    if activation == "tanh":
+        np.testing.assert_allclose(whole, np.tanh(X @ U.T) @ a / m, rtol=1e-13)
+    for budget in (8 * m, 8 * m * 7, 8 * m * 300):
+        np.testing.assert_allclose(model.vanilla_forward(X, U, a, activation,
+                                                         memory_budget=budget),
+                                   whole, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(model.bn_forward(X, W, a, cov, activation,
+                                                    memory_budget=budget),
+                                   whole, rtol=1e-12, atol=1e-14)
+        assert abs(model.vanilla_loss(X, y, U, a, activation, memory_budget=budget)
+                   - model.vanilla_loss(X, y, U, a, activation)) <= 1e-12
+
+
+def test_forward_memory_stays_within_budget():
+    X, _, W, a, cov = _problem(n=4000, m=500)
+    U = charts.normalize_to_manifold(W, cov)
+    budget = 2**20                       # the whole n x m matrix would be 16 MB
+    model.vanilla_forward(X, U, a, memory_budget=budget)     # warm-up
+    tracemalloc.start()
+    model.vanilla_forward(X, U, a, memory_budget=budget)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 3 * budget

@@ -472,3 +472,20 @@ def test_bad_input_raises():
         geo.geodesic(u, cov)
     with pytest.raises(ValueError, match="finite"):
         geo.norm(u, np.array([0.0, np.nan]), cov)
+
+
+def test_radius_arrays_must_fit_the_batch_and_scale_must_be_positive():
+    cov = np.diag([4.0, 1.0, 0.25])
+    u = geo.random_point(cov, 4, rng=0)
+    xi = geo.random_tangent_vector(u, cov, rng=1)
+    for fn, args in ((geo.inner_product, (u, xi, xi, cov)),
+                     (geo.riemannian_gradient, (u, xi, cov)),
+                     (geo.cometric_matrix, (u, cov)), (geo.metric_matrix, (u, cov)),
+                     (geo.dist, (u, u, cov)), (geo.squared_norm, (u, xi, cov))):
+        with pytest.raises(ValueError, match="radius must be a scalar or have"):
+            fn(*args, radius=np.ones(3))
+        assert np.shape(fn(*args, radius=np.full(4, 2.0)))[:1] == (4,)
+    with pytest.raises(ValueError, match="scale"):
+        geo.random_tangent_vector(u, cov, rng=1, scale=float("nan"))
+    with pytest.raises(TypeError, match="scale"):
+        geo.random_tangent_vector(u, cov, rng=1, scale="a")

@@ -145,6 +145,32 @@ def test_bad_arguments(tmp_path):
         reproduce.run(tmp_path, seed=1.5, progress=False)
 
 
+def test_resume_measures_again_what_is_not_a_complete_claim(tmp_path):
+    settings = {"seed": 0, "quick": True, "bngeom_version": reproduce.__version__}
+    (tmp_path / "report.json").write_text(json.dumps({**settings, "claims": [
+        {"id": "norm_invariance", "passed": True},                       # hand-edited
+        {"id": "prop1_positive_definite", "description": "x", "measured": 0.0,
+         "predicted": 0.0, "tolerance": 1.0, "passed": "yes"}]}))
+    report = reproduce.run(tmp_path, quick=True, progress=False, resume=True,
+                           only=["norm_invariance", "prop1_positive_definite"])
+    assert report["complete"] and report["all_passed"]
+    assert not any(c.get("reused") for c in report["claims"])
+    assert all(isinstance(c["description"], str) and c["measured"] < 1e-6
+               for c in report["claims"])
+
+
+def test_cli_bad_arguments_are_one_line_errors(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for args in (["--seed", "-3"], ["--out", str(a_file)]):
+        proc = subprocess.run([sys.executable, "-m", "bngeom.cli", "reproduce", "--quick",
+                               "--only", "norm_invariance", "--no-progress", *args],
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 2
+        assert "Traceback" not in proc.stderr
+        assert ("seed" if "--seed" in args else "out") in proc.stderr.splitlines()[-1]
+
+
 def test_cli_help_explains_itself():
     proc = subprocess.run([sys.executable, "-m", "bngeom.cli", "reproduce", "--help"],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)

@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
+from bngeom._validation import check_positive_int, check_positive_scalar
+
+#: Settings that are counts (integers >= 1) and durations or steps (finite, > 0).
+_COUNTS = ("ref_width", "n_seeds", "n_samples", "width", "n_records")
+_POSITIVE = ("t_end", "step", "variant_t_end")
+
 
 def resolve_preset(presets: Mapping[str, Mapping[str, Any]], size: str | None, quick: bool,
                    overrides: Mapping[str, Any], label: str) -> tuple[str, dict[str, Any]]:
@@ -25,4 +33,38 @@ def resolve_preset(presets: Mapping[str, Mapping[str, Any]], size: str | None, q
     if unknown:
         raise ValueError(f"unknown {label} settings {sorted(unknown)}; allowed: {sorted(config)}")
     config.update(overrides)
+    for key in _COUNTS:
+        if key in config:
+            config[key] = check_positive_int(config[key], key)
+    for key in _POSITIVE:
+        if key in config:
+            config[key] = check_positive_scalar(config[key], key)
+    if "widths" in config:
+        widths = config["widths"]
+        if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+            raise TypeError(f"widths must be a sequence of integers, got {type(widths).__name__}")
+        widths = tuple(check_positive_int(w, "widths") for w in widths)
+        if len(set(widths)) < 2:
+            raise ValueError(f"widths must hold at least two different widths (a rate needs "
+                             f"two), got {list(widths)}")
+        config["widths"] = widths
     return name, config
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as a non-negative int (experiments derive every generator from it).
+
+    Examples
+    --------
+    >>> check_seed(3)
+    3
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be a non-negative integer, got -1
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a non-negative integer, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    return int(seed)

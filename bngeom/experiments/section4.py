@@ -49,6 +49,7 @@ from bngeom._validation import (
 )
 from bngeom.charts import covariance_norm, neuron_radii, normalize_to_manifold
 from bngeom.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
+from bngeom.experiments._presets import check_seed
 from bngeom.functions import get_activation
 from bngeom.model import bn_loss_and_gradients, vanilla_loss_and_gradients
 
@@ -299,7 +300,7 @@ def anisotropy_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     minor = check_positive_scalar(minor_variance, "minor_variance")
     if minor >= 1:
         raise ValueError(f"minor_variance must be < 1 (the significant variance), got {minor}")
-    gen = np.random.default_rng(seed)
+    gen = np.random.default_rng(check_seed(seed))
     seeds = gen.integers(0, 2**63 - 1, size=2)
     common = dict(n_neurons=n_neurons, n_samples=n_samples, learning_rate=learning_rate,
                   t_end=t_end, fraction=fraction, angle_deg=angle_deg, progress=progress)
@@ -491,7 +492,7 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
     >>> round(res["cases"]["vanilla/relu"]["slope_euclidean"], 6) + 0.0
     0.0
     """
-    gen = np.random.default_rng(seed)
+    gen = np.random.default_rng(check_seed(seed))
     cs = as_float_array(_pick(c_values, quick, np.geomspace(0.1, 10.0, 13),
                               np.geomspace(0.1, 10.0, 7)), "c_values", min_ndim=1, max_ndim=1)
     if np.any(cs <= 0):
@@ -715,7 +716,7 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     >>> bool(res["max_rel_error"] < 1e-9 and res["min_ratio_to_floor"] >= 1 - 1e-12)
     True
     """
-    gen = np.random.default_rng(seed)
+    gen = np.random.default_rng(check_seed(seed))
     ss = as_float_array(_pick(norms, quick, np.geomspace(1e-4, 10.0, 51),
                               np.geomspace(1e-4, 10.0, 21)), "norms", min_ndim=1, max_ndim=1)
     if np.any(ss <= 0):

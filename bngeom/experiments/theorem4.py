@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from bngeom import geometry
 from bngeom.data import Dataset, make_teacher_dataset
-from bngeom.experiments._presets import resolve_preset
+from bngeom.experiments._presets import check_seed, resolve_preset
 from bngeom.model import vanilla_forward
 from bngeom.sweeps import make_grid, run_sweep
 from bngeom.wasserstein import wasserstein2
@@ -143,10 +143,9 @@ def run_theorem4(quick: bool = False, seed: int = 0, n_jobs: int = 1, progress: 
     (2, 1)
     """
     start = time.perf_counter()
+    seed = check_seed(seed)
     name, config = resolve_preset(PRESETS, size, quick, overrides, "Theorem 4")
-    widths = [int(w) for w in config["widths"]]
-    if len(widths) < 2 or any(w < 1 for w in widths):
-        raise ValueError(f"widths must hold at least two positive widths, got {widths}")
+    widths = list(config["widths"])
     dataset = _dataset(seed, config["n_samples"])
     ref = _run(dataset, int(config["ref_width"]), [seed, 0], config["t_end"],
                config["n_records"])

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from bngeom import geometry
 from bngeom.data import Dataset, anisotropic_gaussian, teacher_network, teacher_targets
-from bngeom.experiments._presets import resolve_preset
+from bngeom.experiments._presets import check_seed, resolve_preset
 from bngeom.sweeps import make_grid, run_sweep
 
 __all__ = ["PRESETS", "VARIANTS", "run_theorem5", "initial_particles"]
@@ -163,6 +163,7 @@ def run_theorem5(quick: bool = False, seed: int = 0, progress: bool = False, *,
     1
     """
     start = time.perf_counter()
+    seed = check_seed(seed)
     name, config = resolve_preset(PRESETS, size, quick, overrides, "Theorem 5")
     bad = [v for v in variants if v not in VARIANTS]
     if bad:
