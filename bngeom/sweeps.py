@@ -151,7 +151,9 @@ def _run_joblib(func, points, fixed, n_jobs, progress):
         from tqdm.auto import tqdm
 
         tasks = tqdm(tasks, total=len(points), desc="sweep")
-    return Parallel(n_jobs=n_jobs)(tasks)
+    # max_nbytes=None: large arguments go to the workers through the pipe, never as
+    # joblib's pickled memmap files on disk (nothing bngeom writes is a pickle).
+    return Parallel(n_jobs=n_jobs, max_nbytes=None)(tasks)
 
 
 def _run_dask(func, points, fixed, n_jobs, client, address, progress):

@@ -6,6 +6,7 @@ scripts that write files (those declaring an ``--out`` option) get a temporary `
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,8 @@ def test_example_runs_in_quick_mode(script, tmp_path):
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, (f"{script.name} exited {proc.returncode}\n"
                                   f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    if script.name == "pymanopt_bn_network.py":
+        # issue 3: TrustRegions trains the BN network and prints the falling loss
+        start, end = (float(v) for v in re.search(
+            r"TrustRegions: loss (\S+) -> (\S+)", proc.stdout).groups())
+        assert end < 0.1 * start, proc.stdout[-2000:]
