@@ -125,7 +125,7 @@ def _vector(xi: ArrayLike, u: NDArray, cov_u: NDArray, validate: bool,
     xi = as_float_array(xi, name, min_ndim=1)
     check_dimension(xi, u.shape[-1], name)
     check_same_leading(u, xi, "base_point", name)
-    if xi.size and max(xi.max(), -xi.min()) > _MAX_ENTRY:
+    if xi.size and float(max(xi.max(), -xi.min())) > _MAX_ENTRY:
         # squares of the entries (norms, inner products) would overflow to inf and NaN
         raise ValueError(f"{name} must have entries of magnitude <= {_MAX_ENTRY:.0e} (its "
                          f"norm would overflow float64), got {np.abs(xi).max():.3g}")
@@ -164,6 +164,34 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     :math:`T_u N_\Sigma` and it maps Euclidean gradients to Riemannian ones
     (Theorem 2).
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+        :math:`G(u)/r^2`: symmetric positive semi-definite, of rank d - 1, with range
+        :math:`T_u N_\Sigma`.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -189,6 +217,34 @@ def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 
     :math:`\Sigma u`, and is positive definite on :math:`T_u N_\Sigma`. Use
     :func:`inner_product` for computation; this function is the reference.
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+        :math:`r^2 G(u)^+`: symmetric positive semi-definite, with null space spanned by
+        :math:`\Sigma u`.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -213,6 +269,31 @@ def oblique_projection(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike,
                        validate: bool = True) -> NDArray:
     r""":math:`P_u v = v - u\,u^\top\Sigma v`: onto :math:`T_u N_\Sigma` along ``u`` (MATH §3).
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    vector : array_like, shape (..., d)
+        Ambient vector(s) :math:`v`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        :math:`P_u v \in T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, or shapes do not match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -234,6 +315,31 @@ def to_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
     :math:`v - \Sigma u\,(\Sigma u)^\top v / \|\Sigma u\|^2`: removes the
     component along the normal :math:`\Sigma u`.
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    vector : array_like, shape (..., d)
+        Ambient vector(s) :math:`v`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The projection of :math:`v` onto :math:`T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, or shapes do not match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -251,6 +357,27 @@ def to_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
 def belongs(point: ArrayLike, cov: ArrayLike, *, atol: float = 1e-8) -> NDArray:
     r"""Whether ``point`` lies on :math:`N_\Sigma`: :math:`|u^\top\Sigma u - 1| \le` ``atol``.
 
+    Parameters
+    ----------
+    point : array_like, shape (..., d)
+        Point(s) to test.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    atol : float, default 1e-8
+        Keyword-only. Absolute tolerance.
+
+    Returns
+    -------
+    ndarray of bool, shape (...,)
+        True where the point lies on :math:`N_\Sigma`; all False if the last axis is not d.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not symmetric positive definite, or ``point`` is empty, 0-d or not finite.
+    TypeError
+        If ``cov`` or ``point`` is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -267,6 +394,30 @@ def belongs(point: ArrayLike, cov: ArrayLike, *, atol: float = 1e-8) -> NDArray:
 def is_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
                atol: float = 1e-8) -> NDArray:
     r"""Whether ``vector`` lies in :math:`T_u N_\Sigma`: :math:`|v^\top\Sigma u| \le` ``atol``.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` (not checked to lie on :math:`N_\Sigma`).
+    vector : array_like, shape (..., d)
+        Vector(s) to test, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    atol : float, default 1e-8
+        Keyword-only. Absolute tolerance.
+
+    Returns
+    -------
+    ndarray of bool, shape (...,)
+        True where :math:`v \in T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not symmetric positive definite, or an input is empty, not finite or
+        does not have last dimension d.
+    TypeError
+        If an input is not a real numeric array.
 
     Examples
     --------
@@ -299,9 +450,34 @@ def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b
 
     .. math:: \xi^\top G(u)^+\eta = (\xi^\top\eta - (\breve u^\top\xi)(\breve u^\top\eta))/\|u\|^2.
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec_a, tangent_vec_b : array_like, shape (..., d)
+        Tangent vectors :math:`\xi, \eta \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
     Returns
     -------
-    ndarray, shape (...)
+    ndarray, shape (...,)
+        :math:`r^2 g_u(\xi, \eta)`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
+        match, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -327,6 +503,35 @@ def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, 
                  radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""Squared length :math:`r^2 g_u(\xi, \xi)` (Prop. 1).
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`r^2 g_u(\xi, \xi) \ge 0`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
+        match, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -342,6 +547,35 @@ def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, 
 def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
          radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""Length :math:`r\sqrt{g_u(\xi, \xi)}` (Prop. 1).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`r\sqrt{g_u(\xi, \xi)} \ge 0`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
+        match, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -360,6 +594,35 @@ def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: A
     Computed as :math:`\|u\|^2 P_u P_u^\top \nabla / r^2` with
     :math:`P_u = I - u u^\top\Sigma`, O(d) once :math:`\Sigma u` is known. It
     equals minus the BN-induced velocity of eq. (7).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    euclidean_grad : array_like, shape (..., d)
+        Euclidean gradient :math:`\nabla_u\tilde L` at :math:`u` (need not be tangent).
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The Riemannian gradient, in :math:`T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -399,6 +662,39 @@ def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
     .. math:: \mathrm{Hess}\,\tilde L(u)[\xi] = \frac{1}{r^2}\Big(G(u) H\xi
               + \frac{u^\top\xi}{\|u\|^2} G(u)\nabla
               - \|u\|^2 P_u\big((u^\top\nabla)\Sigma\xi + (\nabla^\top\xi)\Sigma u\big)\Big).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    euclidean_grad : array_like, shape (..., d)
+        Euclidean gradient :math:`\nabla_u\tilde L` at :math:`u` (need not be tangent).
+    euclidean_hvp : array_like, shape (..., d)
+        Euclidean Hessian-vector product :math:`\nabla^2\tilde L(u)\xi`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        :math:`\mathrm{Hess}\,\tilde L(u)[\xi] \in T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
+        match, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -490,6 +786,32 @@ def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
     A constant factor :math:`r^2` on the metric leaves it unchanged, so it takes
     no radius. The result lies on :math:`N_\Sigma` to machine precision.
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The point(s) :math:`\exp_u(\xi)` on :math:`N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, or shapes do not
+        match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -523,6 +845,32 @@ def log(base_point: ArrayLike, point: ArrayLike, cov: ArrayLike, *,
     tangent space of the sphere and mapped by :math:`d\varphi`. ``exp`` of the
     result is ``point``.
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    point : array_like, shape (..., d)
+        Point(s) :math:`v` on :math:`N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        :math:`\log_u(v) \in T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, or shapes do not match. Also (whatever
+        ``validate``) if d = 1 and the points are antipodal.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -549,6 +897,33 @@ def squared_dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
                  radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""Squared geodesic distance :math:`r^2\angle(\breve u, \breve v)^2` (MATH §5).
 
+    Parameters
+    ----------
+    point_a, point_b : array_like, shape (..., d)
+        Points :math:`u, v` on :math:`N_\Sigma`, broadcasting against each other.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`d_g(u, v)^2 \in [0, \pi^2 r^2]`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -564,6 +939,33 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
 
     The angle is :math:`2\,\mathrm{atan2}(\|\breve u-\breve v\|, \|\breve u+\breve v\|)`,
     equal to :math:`\arccos(\breve u^\top\breve v)` but accurate at 0 and :math:`\pi`.
+
+    Parameters
+    ----------
+    point_a, point_b : array_like, shape (..., d)
+        Points :math:`u, v` on :math:`N_\Sigma`, broadcasting against each other.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`d_g(u, v) \in [0, \pi r]`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -592,6 +994,36 @@ def geodesic(base_point: ArrayLike, cov: ArrayLike, *, end_point: ArrayLike | No
     Give exactly one of ``end_point`` (then :math:`\xi = \log_u(v)`) and
     ``initial_tangent_vec``. The returned function maps times of shape
     ``(T,)`` to points of shape ``(T, ..., d)``.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    end_point : array_like, shape (..., d), optional
+        Keyword-only. End point :math:`v` on :math:`N_\Sigma`, reached at ``t = 1``.
+    initial_tangent_vec : array_like, shape (..., d), optional
+        Keyword-only. Initial velocity :math:`\xi \in T_u N_\Sigma`.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    callable
+        ``path(t)``: ``t`` a float or an array of shape ``(T,)``, returns an ndarray of shape
+        ``(T, ..., d)`` on :math:`N_\Sigma` (``T = 1`` for a float).
+
+    Raises
+    ------
+    ValueError
+        If not exactly one of ``end_point`` and ``initial_tangent_vec`` is given, or if
+        ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, or shapes do not
+        match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -628,6 +1060,37 @@ def parallel_transport(base_point: ArrayLike, tangent_vec: ArrayLike, cov: Array
     :math:`\tau = \zeta - \frac{y^\top\zeta}{1 + x^\top y}(x + y)` with the isometry
     (MATH §5); it preserves :math:`g`. Undefined between antipodal points.
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\zeta \in T_u N_\Sigma` to transport.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    direction : array_like, shape (..., d), optional
+        Keyword-only. Tangent vector at :math:`u` whose exponential is the end point.
+    end_point : array_like, shape (..., d), optional
+        Keyword-only. End point on :math:`N_\Sigma`.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The transported vector(s), tangent at the end point, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If not exactly one of ``direction`` and ``end_point`` is given, or if ``validate``
+        and the end point is antipodal to ``base_point``, ``cov`` is not symmetric positive
+        definite, a point is off :math:`N_\Sigma`, a vector is not tangent, an input is not
+        finite, or shapes do not match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
     Examples
     --------
     >>> import numpy as np
@@ -659,6 +1122,26 @@ def injectivity_radius(base_point: ArrayLike | None = None, *, radius: ArrayLike
                        ) -> float | NDArray:
     r"""Injectivity radius :math:`\pi r` of :math:`(N_\Sigma, r^2 g)`, the same at every point.
 
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d), optional
+        Only its batch shape is used; None (default) returns a single value.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0`: a scalar or an array broadcasting to the batch
+        shape.
+
+    Returns
+    -------
+    float or ndarray, shape (...,)
+        :math:`\pi r`, broadcast to the batch shape of ``base_point`` if it has one.
+
+    Raises
+    ------
+    ValueError
+        If ``radius`` is not finite and positive, or does not broadcast to the batch shape.
+    TypeError
+        If ``radius`` is not real numeric.
+
     Examples
     --------
     >>> round(injectivity_radius(), 12)
@@ -678,6 +1161,27 @@ def random_point(cov: ArrayLike, n_samples: int | None = None,
     :math:`\varphi` of standard Gaussian vectors: uniform on the round sphere,
     mapped by the isometry's inverse, hence uniform for :math:`g`. Shape
     ``(n_samples, d)``, or ``(d,)`` if ``n_samples`` is None.
+
+    Parameters
+    ----------
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    n_samples : int or None, optional
+        Number of points, >= 1; None (default) returns a single point.
+    rng : int, numpy.random.Generator or None, optional
+        Seed or generator; None draws fresh entropy.
+
+    Returns
+    -------
+    ndarray, shape (n_samples, d) or (d,)
+        Points on :math:`N_\Sigma`, float64.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not symmetric positive definite or ``n_samples < 1``.
+    TypeError
+        If ``n_samples`` is not an integer or ``rng`` is not a seed, Generator or None.
 
     Examples
     --------
@@ -700,6 +1204,32 @@ def random_tangent_vector(base_point: ArrayLike, cov: ArrayLike,
 
     A standard Gaussian on the sphere's tangent space at :math:`\breve u`, times
     ``scale``, mapped by :math:`d\varphi`.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma` (always validated).
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    rng : int, numpy.random.Generator or None, optional
+        Seed or generator; None draws fresh entropy.
+    scale : float or array_like, default 1.0
+        Keyword-only. Standard deviation, > 0: a scalar or an array broadcasting to
+        ``(..., d)`` (e.g. shape ``(n, 1)`` for one scale per point).
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        Tangent vector(s) in :math:`T_u N_\Sigma`.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not symmetric positive definite, ``base_point`` is off
+        :math:`N_\Sigma`, not finite or of the wrong shape, or ``scale`` is not positive or
+        does not broadcast to ``(..., d)``.
+    TypeError
+        If an input is not a real numeric array or ``rng`` is not a seed, Generator or None.
 
     Examples
     --------
