@@ -95,6 +95,25 @@ def check_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """``seed`` as a non-negative int (experiments derive every generator from it).
+
+    Examples
+    --------
+    >>> check_seed(3)
+    3
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be a non-negative integer, got -1
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} must be a non-negative integer, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {seed}")
+    return int(seed)
+
+
 def check_radius(radius: ArrayLike, name: str = "radius",
                  leading: tuple[int, ...] | None = None) -> NDArray | float:
     """Radii are positive and finite; a scalar or one radius per point.
@@ -158,7 +177,7 @@ def check_on_manifold(u: NDArray, cov_u: NDArray, name: str = "u",
                       rtol: float | None = None) -> None:
     """Points must satisfy u^T Sigma u = 1 to ``rtol`` (relative)."""
     tol = _tol(u, rtol, MANIFOLD_RTOL)
-    quad = _rowdot(u, cov_u)
+    quad = rowdot(u, cov_u)
     err = np.abs(quad - 1.0)
     if np.any(err > tol):
         raise ValueError(
@@ -179,8 +198,8 @@ def check_tangent(xi: NDArray, cov_u: NDArray, name: str = "tangent_vec",
     tol = _tol(xi, rtol, TANGENT_RTOL)
     atol = max(TANGENT_ATOL, 100 * float(np.finfo(xi.dtype).eps) if xi.dtype.kind == "f"
                else TANGENT_ATOL)
-    inner = np.abs(_rowdot(xi, cov_u))
-    scale = np.sqrt(_rowdot(xi, xi) * _rowdot(cov_u, cov_u))
+    inner = np.abs(rowdot(xi, cov_u))
+    scale = np.sqrt(rowdot(xi, xi) * rowdot(cov_u, cov_u))
     bad = inner > tol * scale + atol
     if np.any(bad):
         worst = float(np.max(inner / np.maximum(scale, 1e-300)))
@@ -189,8 +208,8 @@ def check_tangent(xi: NDArray, cov_u: NDArray, name: str = "tangent_vec",
             f"relative |xi^T cov u| = {worst:.3e} > {tol:.0e}; use to_tangent first")
 
 
-def _rowdot(x: NDArray, y: NDArray) -> NDArray:
-    """Row-wise dot product over the last axis, without an n x d temporary."""
+def rowdot(x: NDArray, y: NDArray) -> NDArray:
+    """Row-wise inner product over the last axis (einsum: no n x d temporary)."""
     return np.einsum("...i,...i->...", x, y)
 
 

@@ -100,11 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Everything after `bench` belongs to the benchmark suite's own parser.
         return _run_bench(argparse.Namespace(bench_args=argv[1:]))
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (ValueError, TypeError) as exc:
-        # bad arguments (e.g. --seed -3, --out naming a file): a one-line usage error
-        parser.exit(2, f"bngeom {argv[0] if argv else ''}: error: {exc}\n")
+    return int(args.func(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,6 +48,7 @@ from bngeom._validation import (
     check_radius,
     check_same_leading,
     check_tangent,
+    rowdot,
 )
 
 __all__ = [
@@ -142,14 +143,9 @@ def _radius_sq(radius: ArrayLike, validate: bool, leading: tuple[int, ...]) -> N
     return np.square(r)
 
 
-def _rowdot(x: NDArray, y: NDArray) -> NDArray:
-    """Row-wise inner product over the last axis (einsum: no n x d temporary)."""
-    return np.einsum("...i,...i->...", x, y)
-
-
 def _dot(x: NDArray, y: NDArray) -> NDArray:
     """Row-wise inner product keeping the last axis (for broadcasting)."""
-    return _rowdot(x, y)[..., None]
+    return rowdot(x, y)[..., None]
 
 
 # ---------------------------------------------------------------------------
@@ -203,7 +199,7 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     u, cov_u = _point(base_point, cov, validate)
     d = cov.shape[0]
     proj = np.eye(d) - u[..., :, None] * cov_u[..., None, :]
-    sq = _rowdot(u, u)[..., None, None]
+    sq = rowdot(u, u)[..., None, None]
     r_sq = _radius_sq(radius, validate, u.shape[:-1])
     return sq * (proj @ np.swapaxes(proj, -1, -2)) / _expand(r_sq, 2)
 
@@ -438,8 +434,8 @@ def is_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
 
 
 def _inner(u: NDArray, xi: NDArray, eta: NDArray) -> NDArray:
-    sq = _rowdot(u, u)
-    return (_rowdot(xi, eta) - _rowdot(u, xi) * _rowdot(u, eta) / sq) / sq
+    sq = rowdot(u, u)
+    return (rowdot(xi, eta) - rowdot(u, xi) * rowdot(u, eta) / sq) / sq
 
 
 def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
@@ -774,7 +770,7 @@ def _cut_locus_direction(x: NDArray) -> NDArray:
 def _sphere_angle(x: NDArray, y: NDArray) -> NDArray:
     """Angle between unit vectors, accurate over [0, pi] (no arccos near +-1)."""
     diff, total = x - y, x + y
-    return 2.0 * np.arctan2(np.sqrt(_rowdot(diff, diff)), np.sqrt(_rowdot(total, total)))
+    return 2.0 * np.arctan2(np.sqrt(rowdot(diff, diff)), np.sqrt(rowdot(total, total)))
 
 
 def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
@@ -1243,20 +1239,10 @@ def random_tangent_vector(base_point: ArrayLike, cov: ArrayLike,
     cov = check_covariance(cov)
     u, cov_u = _point(base_point, cov, True)
     x, n = _unit(u)
-    scale = check_radius(scale, "scale")          # finite and > 0, scalar or array
-    if np.ndim(scale) and not _broadcasts_to(np.shape(scale), u.shape):
-        raise ValueError(f"scale must broadcast to the points' shape {u.shape}, got shape "
-                         f"{np.shape(scale)}")
+    scale = check_radius(scale, "scale", leading=u.shape)   # finite, > 0, broadcasts
     z = as_generator(rng).standard_normal(u.shape) * scale
     z = z - x * _dot(x, z)
     return n * (z - u * _dot(cov_u, z))
-
-
-def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
-    try:
-        return np.broadcast_shapes(shape, target) == target
-    except ValueError:
-        return False
 
 
 def _n(n_samples: int) -> int:

@@ -122,15 +122,21 @@ def _check_data(X: ArrayLike, y: ArrayLike | None, d: int | None = None
     return X, y
 
 
-def _check_params(W: ArrayLike, a: ArrayLike, d: int, name_w: str) -> tuple[NDArray, NDArray]:
+def _check_weights(W: ArrayLike, d: int, name_w: str) -> NDArray:
+    """First-layer weights: a finite real (m, d) array without zero rows."""
     W = as_float_array(W, name_w, min_ndim=2, max_ndim=2)
     check_dimension(W, d, name_w)
+    if np.any(np.linalg.norm(W, axis=1) == 0):
+        raise ValueError(f"{name_w} must have non-zero rows: a zero neuron has no direction")
+    return W
+
+
+def _check_params(W: ArrayLike, a: ArrayLike, d: int, name_w: str) -> tuple[NDArray, NDArray]:
+    W = _check_weights(W, d, name_w)
     a = as_float_array(a, "a", min_ndim=1, max_ndim=1)
     if a.shape[0] != W.shape[0]:
         raise ValueError(f"{name_w} and a must describe the same number of neurons (width), "
                          f"got {W.shape[0]} rows and {a.shape[0]} output weights")
-    if np.any(np.linalg.norm(W, axis=1) == 0):
-        raise ValueError(f"{name_w} must have non-zero rows: a zero neuron has no direction")
     return W, a
 
 
@@ -430,10 +436,7 @@ def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike, *,
     """
     if validate:
         cov = check_covariance(cov)
-        W = as_float_array(W, "W", min_ndim=2, max_ndim=2)
-        check_dimension(W, cov.shape[0], "W")
-        if np.any(np.linalg.norm(W, axis=1) == 0):
-            raise ValueError("W must have non-zero rows: a zero neuron has no direction")
+        W = _check_weights(W, cov.shape[0], "W")
         grad_u = as_float_array(grad_u, "grad_u", min_ndim=2, max_ndim=2)
         if grad_u.shape != W.shape:
             raise ValueError(f"grad_u must have the shape of W {W.shape}, got {grad_u.shape}")

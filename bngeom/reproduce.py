@@ -45,6 +45,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -56,6 +57,7 @@ from tqdm.auto import tqdm
 
 from bngeom import __version__
 from bngeom._io import atomic_write, jsonable
+from bngeom._validation import check_seed
 from bngeom.charts import normalize_to_manifold
 from bngeom.data import make_teacher_dataset
 from bngeom.model import bn_forward, bn_loss_and_gradients
@@ -543,6 +545,22 @@ def _previous_claims(out: Path, settings: dict[str, Any]) -> dict[str, dict]:
 _CLAIM_FIELDS = frozenset({"id", "description", "measured", "predicted", "tolerance", "passed"})
 
 
+def _checked_arguments(out: str | os.PathLike, seed: Any, n_jobs: Any,
+                       only: Sequence[str] | None) -> tuple[Path, int, list[str]]:
+    """``run``'s arguments checked before any work: ``(out, seed, claim ids)``."""
+    seed = check_seed(seed)
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
+    wanted = list(CLAIM_IDS if only is None else only)
+    unknown = [c for c in wanted if c not in CLAIM_IDS]
+    if unknown:
+        raise ValueError(f"only contains unknown claim ids {unknown}; known: {list(CLAIM_IDS)}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out must be a directory, but {out} is an existing file")
+    return out, seed, wanted
+
+
 def run(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int = 0,
         n_jobs: int | None = None, progress: bool = True, resume: bool = False,
         only: Sequence[str] | None = None) -> dict[str, Any]:
@@ -573,20 +591,7 @@ def run(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int 
     dict
         The report written to ``report.json``.
     """
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    seed = int(seed)
-    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
-        raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
-    wanted = list(CLAIM_IDS if only is None else only)
-    unknown = [c for c in wanted if c not in CLAIM_IDS]
-    if unknown:
-        raise ValueError(f"only contains unknown claim ids {unknown}; known: {list(CLAIM_IDS)}")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out must be a directory, but {out} is an existing file")
+    out, seed, wanted = _checked_arguments(out, seed, n_jobs, only)
     out.mkdir(parents=True, exist_ok=True)
     settings = {"seed": seed, "quick": bool(quick), "bngeom_version": __version__}
     previous = _previous_claims(out, settings) if resume else {}
@@ -673,7 +678,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Run ``bngeom reproduce`` from parsed arguments; return the exit code (0 = all passed)."""
+    """Run ``bngeom reproduce`` from parsed arguments; return the exit code (0 = all passed).
+
+    Bad arguments (``--seed -3``, ``--out`` naming a file) print a one-line error and
+    return 2, as argparse does; errors during the run keep their traceback.
+    """
+    try:
+        _checked_arguments(args.out, args.seed, getattr(args, "n_jobs", None),
+                           getattr(args, "only", None))
+    except (ValueError, TypeError) as exc:
+        print(f"bngeom reproduce: error: {exc}", file=sys.stderr)
+        return 2
     report = run(args.out, quick=args.quick, seed=args.seed,
                  n_jobs=getattr(args, "n_jobs", None), progress=getattr(args, "progress", True),
                  resume=getattr(args, "resume", False), only=getattr(args, "only", None))

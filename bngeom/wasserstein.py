@@ -580,6 +580,8 @@ def _iterate(row_update, col_update, f, g, p, q, eps, tol, max_iter, relax=True)
 _RATE_WINDOW = 10
 _RELAX_FROM = 1e-1
 _OMEGA_MAX = 1.9
+_INTERMEDIATE_TOL = 1e-2
+_INTERMEDIATE_ITERS = 20
 
 
 class _OverRelaxation:
@@ -608,8 +610,6 @@ class _OverRelaxation:
             if 0.0 < rho < 1.0:
                 self.omega = min(_OMEGA_MAX, 2.0 / (1.0 + math.sqrt(1.0 - rho)))
         return self.omega
-_INTERMEDIATE_TOL = 1e-2
-_INTERMEDIATE_ITERS = 20
 
 
 def _anneal(row_update, col_update, f, g, p, q, eps0, eps, tol, max_iter, factor):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from bngeom._validation import check_positive_int, check_positive_scalar
 
 #: Settings that are counts (integers >= 1) and durations or steps (finite, > 0).
@@ -50,21 +48,3 @@ def resolve_preset(presets: Mapping[str, Mapping[str, Any]], size: str | None, q
         config["widths"] = widths
     return name, config
 
-
-def check_seed(seed: Any) -> int:
-    """``seed`` as a non-negative int (experiments derive every generator from it).
-
-    Examples
-    --------
-    >>> check_seed(3)
-    3
-    >>> check_seed(-1)
-    Traceback (most recent call last):
-    ...
-    ValueError: seed must be a non-negative integer, got -1
-    """
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be a non-negative integer, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    return int(seed)

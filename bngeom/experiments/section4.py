@@ -46,10 +46,10 @@ from bngeom._validation import (
     as_generator,
     check_positive_int,
     check_positive_scalar,
+    check_seed,
 )
 from bngeom.charts import covariance_norm, neuron_radii, normalize_to_manifold
 from bngeom.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
-from bngeom.experiments._presets import check_seed
 from bngeom.functions import get_activation
 from bngeom.model import bn_loss_and_gradients, vanilla_loss_and_gradients
 

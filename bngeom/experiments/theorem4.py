@@ -31,8 +31,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bngeom import geometry
+from bngeom._validation import check_seed
 from bngeom.data import Dataset, make_teacher_dataset
-from bngeom.experiments._presets import check_seed, resolve_preset
+from bngeom.experiments._presets import resolve_preset
 from bngeom.model import vanilla_forward
 from bngeom.sweeps import make_grid, run_sweep
 from bngeom.wasserstein import wasserstein2

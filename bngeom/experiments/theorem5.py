@@ -34,8 +34,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bngeom import geometry
+from bngeom._validation import check_seed
 from bngeom.data import Dataset, anisotropic_gaussian, teacher_network, teacher_targets
-from bngeom.experiments._presets import check_seed, resolve_preset
+from bngeom.experiments._presets import resolve_preset
 from bngeom.sweeps import make_grid, run_sweep
 
 __all__ = ["PRESETS", "VARIANTS", "run_theorem5", "initial_particles"]
