@@ -20,3 +20,12 @@ settings.register_profile(
 )
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# The 0.1 module paths (bngeom/charts.py, ...) are aliases of moved modules: each replaces
+# itself in sys.modules by its new home, so it has no doctests of its own to collect.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+collect_ignore = [
+    os.path.join("bngeom", name) for name in sorted(os.listdir(os.path.join(_HERE, "bngeom")))
+    if name.endswith(".py")
+    and "sys.modules[__name__] = _target" in open(os.path.join(_HERE, "bngeom", name)).read()
+]

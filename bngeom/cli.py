@@ -23,7 +23,7 @@ __all__ = ["main"]
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from bngeom.checks import run_checks
+    from bngeom.experiments.checks import run_checks
 
     claims = run_checks(seed=args.seed, tolerance=args.tolerance)
     print(f"{'claim':<28} {'activation':<11} {'loss':<9} {'rel. discrepancy':>17}  result")
@@ -38,15 +38,31 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _run_reproduce(args: argparse.Namespace) -> int:
-    from bngeom.reproduce import run_from_args
+    from bngeom.experiments.reproduce import run_from_args
 
     return run_from_args(args)
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from bngeom.bench import main as bench_main
+    """Run ``benchmarks/run.py`` of the checkout this package is installed from."""
+    import runpy
+    from pathlib import Path
 
-    return bench_main(args.bench_args)
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+    if not script.is_file():
+        print("bngeom: error: bngeom bench runs the benchmark suite of a source checkout "
+              "(benchmarks/run.py), which this installation does not have; clone the "
+              "repository and run `python benchmarks/run.py`", file=sys.stderr)
+        return 2
+    saved = sys.argv
+    sys.argv = [str(script), *args.bench_args]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as stop:
+        return int(stop.code or 0) if not isinstance(stop.code, str) else 1
+    finally:
+        sys.argv = saved
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "write PNG figures, report.json and report.md, and exit 1 if any claim "
                     "fails.")
     try:
-        from bngeom.reproduce import add_arguments
+        from bngeom.experiments.reproduce import add_arguments
     except ImportError:  # pragma: no cover - only while the module is missing
         add_arguments = None
     if add_arguments is not None:

@@ -22,7 +22,7 @@ import argparse
 import numpy as np
 
 from bngeom import charts, data, model
-from bngeom.pymanopt_manifold import BNManifold, make_problem
+from bngeom.adapters.pymanopt import BNManifold, make_problem
 
 
 def bn_gd(ds, W, a, step, n_steps):

@@ -23,8 +23,8 @@ from geomstats.learning.kmeans import RiemannianKMeans
 from geomstats.learning.pca import TangentPCA
 
 from bngeom import data
-from bngeom.charts import normalize_to_manifold
-from bngeom.geomstats_space import BNSpace
+from bngeom.adapters.geomstats import BNSpace
+from bngeom.geometry.charts import normalize_to_manifold
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 from pymanopt.optimizers import SteepestDescent, TrustRegions
 
 from bngeom import data, model
-from bngeom.pymanopt_manifold import make_problem
+from bngeom.adapters.pymanopt import make_problem
 
 
 def main(argv: list[str] | None = None) -> int:

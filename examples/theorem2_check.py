@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from bngeom import geometry
-from bngeom.charts import normalize_to_manifold, sphere_to_manifold_differential
-from bngeom.checks import check_theorem2
-from bngeom.data import make_teacher_dataset
-from bngeom.dynamics import simulate
-from bngeom.model import bn_loss_and_gradients, vanilla_loss_and_gradients
+from bngeom.dynamics.flows import simulate
+from bngeom.experiments.checks import check_theorem2
+from bngeom.geometry.charts import normalize_to_manifold, sphere_to_manifold_differential
+from bngeom.nn.data import make_teacher_dataset
+from bngeom.nn.model import bn_loss_and_gradients, vanilla_loss_and_gradients
 
 
 def relative(x, y):

@@ -6,9 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bench_suite as bench
 import pytest
-
-from bngeom import bench
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"group", "id", "target", "contenders", "unit", "ratio", "goal", "passed", "status",
@@ -87,9 +86,7 @@ def test_run_rejects_bad_arguments(kwargs):
 def test_entry_points():
     from bngeom import cli
 
-    with pytest.raises(SystemExit) as info:
-        cli.main(["bench", "--help"])
-    assert info.value.code == 0
+    assert cli.main(["bench", "--help"]) == 0       # a thin entry to benchmarks/run.py
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--help"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--quick" in proc.stdout

@@ -46,7 +46,7 @@ GENERATORS = {
 PRELUDE = (
     "import numpy as np\n"
     "from bngeom import geometry as geo, data, checks, BNSpace, BNManifold, make_problem\n"
-    "from bngeom.dynamics import simulate\n"
+    "from bngeom.dynamics.flows import simulate\n"
     "from bngeom.experiments import section4, theorem4, theorem5\n"
 )
 

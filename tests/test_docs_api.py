@@ -27,12 +27,20 @@ API = DOCS / "api.md"
 PAGES = ("index.md", "math.md", "api.md", "figures.md")
 
 
+def _walk() -> list[str]:
+    return [info.name for info in pkgutil.walk_packages(bngeom.__path__, "bngeom.")
+            if not any(part.startswith("_") for part in info.name.split("."))]
+
+
 def public_modules() -> list[str]:
-    names = ["bngeom"]
-    for info in pkgutil.walk_packages(bngeom.__path__, "bngeom."):
-        if not any(part.startswith("_") for part in info.name.split(".")):
-            names.append(info.name)
-    return sorted(names)
+    """Public modules under their own names (the 0.1 paths are aliases, checked apart)."""
+    return sorted(["bngeom"] + [n for n in _walk() if importlib.import_module(n).__name__ == n])
+
+
+def alias_modules() -> dict[str, str]:
+    """0.1 import path -> the moved module it is."""
+    return {n: importlib.import_module(n).__name__ for n in _walk()
+            if importlib.import_module(n).__name__ != n}
 
 
 def sections() -> dict[str, str]:
@@ -70,6 +78,12 @@ def test_every_listed_name_exists():
         module = importlib.import_module(modname)
         for name in bullets(text):
             assert hasattr(module, name), f"docs/api.md lists {modname}.{name}, which is gone"
+
+
+def test_every_old_import_path_is_listed():
+    text = API.read_text().split("## Import paths of 0.1", 1)[1]
+    for old, new in alias_modules().items():
+        assert f"| `{old}` | `{new}` |" in text, f"docs/api.md does not list {old} -> {new}"
 
 
 def _dotted_names(text: str) -> set[str]:

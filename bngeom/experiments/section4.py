@@ -48,10 +48,10 @@ from bngeom._validation import (
     check_positive_scalar,
     check_seed,
 )
-from bngeom.charts import covariance_norm, neuron_radii, normalize_to_manifold
-from bngeom.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
-from bngeom.functions import get_activation
-from bngeom.model import bn_loss_and_gradients, vanilla_loss_and_gradients
+from bngeom.geometry.charts import covariance_norm, neuron_radii, normalize_to_manifold
+from bngeom.nn.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
+from bngeom.nn.functions import get_activation
+from bngeom.nn.model import bn_loss_and_gradients, vanilla_loss_and_gradients
 
 __all__ = [
     "anisotropy_run",

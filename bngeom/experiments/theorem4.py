@@ -32,10 +32,10 @@ from numpy.typing import NDArray
 
 from bngeom import geometry
 from bngeom._validation import check_seed
-from bngeom.data import Dataset, make_teacher_dataset
 from bngeom.experiments._presets import resolve_preset
-from bngeom.model import vanilla_forward
-from bngeom.sweeps import make_grid, run_sweep
+from bngeom.experiments.sweeps import make_grid, run_sweep
+from bngeom.nn.data import Dataset, make_teacher_dataset
+from bngeom.nn.model import vanilla_forward
 from bngeom.wasserstein import wasserstein2
 
 __all__ = ["PRESETS", "run_theorem4", "sample_initial_particles"]
@@ -78,7 +78,7 @@ def _dataset(seed: int, n_samples: int) -> Dataset:
 
 
 def _run(dataset: Dataset, m: int, rng_key: list[int], t_end: float, n_records: int):
-    from bngeom.dynamics import simulate
+    from bngeom.dynamics.flows import simulate
 
     U0, a0 = sample_initial_particles(dataset.cov, m, SETTINGS["a_max"],
                                       np.random.default_rng(rng_key))

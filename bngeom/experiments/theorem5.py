@@ -35,9 +35,9 @@ from numpy.typing import NDArray
 
 from bngeom import geometry
 from bngeom._validation import check_seed
-from bngeom.data import Dataset, anisotropic_gaussian, teacher_network, teacher_targets
 from bngeom.experiments._presets import resolve_preset
-from bngeom.sweeps import make_grid, run_sweep
+from bngeom.experiments.sweeps import make_grid, run_sweep
+from bngeom.nn.data import Dataset, anisotropic_gaussian, teacher_network, teacher_targets
 
 __all__ = ["PRESETS", "VARIANTS", "run_theorem5", "initial_particles"]
 
@@ -102,7 +102,7 @@ def _dataset(seed: int, n_samples: int) -> Dataset:
 def _variant_point(variant: str, *, seed: int, width: int, n_samples: int, t_end: float,
                    step: float, n_records: int, progress: bool = False) -> dict:
     """Train one student from one initialization (picklable for sweeps)."""
-    from bngeom.dynamics import simulate
+    from bngeom.dynamics.flows import simulate
 
     dataset = _dataset(seed, n_samples)
     U0, a0 = initial_particles(variant, dataset.cov, width, SETTINGS["r0"],

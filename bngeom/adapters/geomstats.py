@@ -1,0 +1,667 @@
+r"""The BN manifold :math:`M = N_\Sigma\times\mathbb R` as a geomstats space (MATH §4-5).
+
+A thin adapter: every geometric quantity is computed by :mod:`bngeom.geometry`
+(closed form, batched); this module only maps geomstats' calling conventions
+onto it. The classes are built from geomstats' own:
+
+* :class:`SigmaSphere`, a :class:`geomstats.geometry.base.LevelSet` for
+  :math:`N_\Sigma = \{u : u^\top\Sigma u = 1\}` (submersion
+  :math:`u^\top\Sigma u - 1`), equipped with :class:`SigmaSphereMetric`, the
+  metric :math:`r^2 g` of Proposition 1;
+* :class:`BNSpace`, a :class:`geomstats.geometry.product_manifold.ProductManifold`
+  of :class:`SigmaSphere` and geomstats' ``Euclidean(1)``: points are vectors
+  ``(u, a)`` of length ``d + 1``, single or batched along leading axes;
+* :class:`BNMetric`, a :class:`~geomstats.geometry.product_manifold.ProductRiemannianMetric`
+  (hence a :class:`~geomstats.geometry.riemannian_metric.RiemannianMetric`):
+  :math:`r^2 g` on the ``u`` block and :math:`da^2` on the ``a`` block.
+
+With ``cov`` the identity, :class:`BNSpace` is geomstats'
+``ProductManifold([Hypersphere(d - 1), Euclidean(1)])``; geomstats' learning
+tools (``FrechetMean``, ``RiemannianKMeans``, ``TangentPCA``) run on it unchanged.
+
+Checking inputs. By default every call checks that points lie on
+:math:`N_\Sigma`, that tangent vectors are tangent and that all values are
+finite (``ValueError`` or ``TypeError`` naming the argument otherwise), at the
+cost of one more pass over the data. geomstats' own metrics do not validate
+their inputs; construct the space with ``validate=False`` to do the same in hot
+loops: methods then check only the trailing dimension of their arguments
+(O(1)) and call the core with ``validate=False``.
+
+Random numbers. ``random_point`` and ``random_tangent_vec`` take an ``rng``
+(int, ``numpy.random.Generator`` or None). With None they draw their seed from
+numpy's global random state, which is what ``geomstats.backend.random.seed``
+sets, so geomstats-style seeding makes them reproducible too.
+
+Examples
+--------
+>>> import numpy as np
+>>> from bngeom.adapters.geomstats import BNSpace
+>>> space = BNSpace(np.diag([4.0, 1.0, 0.25]))
+>>> p = space.random_point(5, rng=0)
+>>> p.shape, bool(space.belongs(p).all())
+((5, 4), True)
+>>> v = space.random_tangent_vec(p, rng=1)
+>>> q = space.metric.exp(v, p)
+>>> bool(np.allclose(space.metric.log(q, p), v))
+True
+>>> bool(np.allclose(space.metric.dist(p, q), space.metric.norm(v, p)))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geomstats.backend as gs
+import numpy as np
+from geomstats._backend import get_backend_name
+from geomstats.geometry.base import LevelSet
+from geomstats.geometry.euclidean import Euclidean
+from geomstats.geometry.product_manifold import ProductManifold, ProductRiemannianMetric
+from geomstats.geometry.riemannian_metric import RiemannianMetric
+from numpy.typing import ArrayLike, NDArray
+
+from bngeom import geometry
+from bngeom._validation import (
+    as_float_array,
+    check_covariance,
+    check_positive_int,
+    check_positive_scalar,
+)
+from bngeom.geometry.charts import normalize_to_manifold
+
+__all__ = ["SigmaSphere", "SigmaSphereMetric", "BNSpace", "BNMetric"]
+
+if get_backend_name() not in ("numpy", "autograd"):  # pragma: no cover - environment
+    raise ImportError(
+        f"bngeom.geomstats_space needs geomstats' numpy (or autograd) backend, but "
+        f"GEOMSTATS_BACKEND is {get_backend_name()!r}; unset it or set it to 'numpy'")
+
+
+# ---------------------------------------------------------------------------
+# helpers (argument conventions only; no geometry here)
+
+
+def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
+    """A Generator; None seeds one from numpy's global state (what gs.random.seed sets)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        # the legacy global state on purpose: geomstats seeds it (gs.random.seed)
+        return np.random.default_rng(np.random.randint(0, 2**31 - 1))  # noqa: NPY002
+    return np.random.default_rng(rng)
+
+
+def _array(x: ArrayLike, n: int, name: str, validate: bool) -> NDArray:
+    """``x`` as an array whose last axis has length ``n`` (full checks if ``validate``)."""
+    arr = as_float_array(x, name, min_ndim=1) if validate else np.asarray(x)
+    if arr.ndim == 0 or arr.shape[-1] != n:
+        raise ValueError(f"{name} must have last dimension {n}, got shape {np.shape(arr)}")
+    return arr
+
+
+def _join(u: NDArray, a: NDArray) -> NDArray:
+    """Concatenate ``u`` (..., d) and ``a`` (...) into points (..., d + 1), broadcasting."""
+    a = np.asarray(a)
+    batch = np.broadcast_shapes(u.shape[:-1], a.shape)
+    u = np.broadcast_to(u, batch + u.shape[-1:])
+    a = np.broadcast_to(a, batch)[..., None]
+    return np.concatenate([u, a.astype(u.dtype, copy=False)], axis=-1)
+
+
+def _block_diagonal(mat: NDArray, corner: float = 1.0) -> NDArray:
+    """Block diag(mat, corner) with ``mat`` of shape (..., d, d)."""
+    d = mat.shape[-1]
+    out = np.zeros(mat.shape[:-2] + (d + 1, d + 1), dtype=mat.dtype)
+    out[..., :d, :d] = mat
+    out[..., d, d] = corner
+    return out
+
+
+def _geodesic_output(points: NDArray) -> NDArray:
+    """Core geodesics are (T, ..., n); geomstats wants (T, n) or (..., T, n)."""
+    return points if points.ndim <= 2 else np.moveaxis(points, 0, -2)
+
+
+def _times(t: ArrayLike) -> NDArray:
+    return np.atleast_1d(as_float_array(t, "t", max_ndim=1))
+
+
+# ---------------------------------------------------------------------------
+# N_Sigma
+
+
+class SigmaSphere(LevelSet):
+    r"""The level set :math:`N_\Sigma = \{u\in\mathbb R^d : u^\top\Sigma u = 1\}` (MATH §4).
+
+    A geomstats ``LevelSet`` of ``Euclidean(d)`` with submersion
+    :math:`u^\top\Sigma u - 1`, of dimension ``d - 1``, equipped by default with
+    :class:`SigmaSphereMetric` (the metric :math:`r^2 g` of Proposition 1).
+
+    Parameters
+    ----------
+    cov : array_like, shape (d, d)
+        Data covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float
+        Neuron radius :math:`r > 0`; the metric is :math:`r^2 g`.
+    validate : bool
+        If True, every method checks its inputs fully (see the module notes).
+    equip : bool
+        Equip with :class:`SigmaSphereMetric`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sphere = SigmaSphere(np.diag([4.0, 1.0]))
+    >>> sphere.dim, sphere.shape
+    (1, (2,))
+    >>> sphere.belongs(np.array([[0.5, 0.0], [1.0, 0.0]])).tolist()
+    [True, False]
+    """
+
+    def __init__(self, cov: ArrayLike, radius: float = 1.0, *, validate: bool = True,
+                 equip: bool = True) -> None:
+        self.cov = check_covariance(cov)
+        self.radius = check_positive_scalar(radius, "radius")
+        self.validate = bool(validate)
+        d = self.cov.shape[0]
+        if d < 2:
+            raise ValueError(f"cov must be at least 2 x 2 (N_Sigma has dimension d - 1 >= 1), "
+                             f"got shape {self.cov.shape}")
+        super().__init__(dim=d - 1, shape=(d,), equip=equip)
+
+    @staticmethod
+    def default_metric() -> type:
+        """Metric to equip the space with if ``equip`` is True."""
+        return SigmaSphereMetric
+
+    def _define_embedding_space(self) -> Euclidean:
+        return Euclidean(self.cov.shape[0], equip=False)
+
+    def submersion(self, point: ArrayLike) -> NDArray:
+        r""":math:`u^\top\Sigma u - 1`, zero exactly on :math:`N_\Sigma`."""
+        u = np.asarray(point)
+        return np.einsum("...i,...i->...", u @ self.cov, u) - 1.0
+
+    def tangent_submersion(self, vector: ArrayLike, point: ArrayLike) -> NDArray:
+        r"""Differential of the submersion, :math:`2\,v^\top\Sigma u`."""
+        return 2.0 * np.einsum("...i,...i->...", np.asarray(point) @ self.cov,
+                               np.asarray(vector))
+
+    def belongs(self, point: ArrayLike, atol: float = gs.atol) -> NDArray:
+        r"""Whether :math:`|u^\top\Sigma u - 1| \le` ``atol`` (:func:`bngeom.geometry.belongs`)."""
+        return geometry.belongs(point, self.cov, atol=atol)
+
+    def is_tangent(self, vector: ArrayLike, base_point: ArrayLike,
+                   atol: float = gs.atol) -> NDArray:
+        r"""Whether :math:`|v^\top\Sigma u| \le` ``atol`` (:func:`bngeom.geometry.is_tangent`)."""
+        return geometry.is_tangent(base_point, vector, self.cov, atol=atol)
+
+    def to_tangent(self, vector: ArrayLike, base_point: ArrayLike) -> NDArray:
+        r"""Euclidean-orthogonal projection onto :math:`T_u N_\Sigma` (``geometry.to_tangent``)."""
+        d = self.cov.shape[0]
+        return geometry.to_tangent(_array(base_point, d, "base_point", self.validate),
+                                   _array(vector, d, "vector", self.validate), self.cov,
+                                   validate=self.validate)
+
+    def projection(self, point: ArrayLike) -> NDArray:
+        r"""The chart :math:`\varphi(w) = w/\|w\|_\Sigma` (``charts.normalize_to_manifold``)."""
+        return normalize_to_manifold(point, self.cov)
+
+    def random_point(self, n_samples: int = 1, bound: float = 1.0,
+                     rng: int | np.random.Generator | None = None) -> NDArray:
+        r"""Points uniform for the Riemannian volume (:func:`bngeom.geometry.random_point`).
+
+        Shape ``(d,)`` if ``n_samples == 1`` (geomstats' convention), else
+        ``(n_samples, d)``. ``bound`` is unused (the space is compact).
+        """
+        n = check_positive_int(n_samples, "n_samples")
+        return geometry.random_point(self.cov, None if n == 1 else n, rng=_rng(rng))
+
+    def random_tangent_vec(self, base_point: ArrayLike, n_samples: int = 1,
+                           rng: int | np.random.Generator | None = None) -> NDArray:
+        r"""Tangent vectors, standard Gaussian for the metric :math:`r^2 g`.
+
+        With one base point and ``n_samples > 1``, that many vectors at it.
+        Drawn by :func:`bngeom.geometry.random_tangent_vector`.
+        """
+        u = _array(base_point, self.shape[0], "base_point", True)
+        n = check_positive_int(n_samples, "n_samples")
+        if n > 1:
+            if u.ndim > 1 and u.shape[0] != n:
+                raise ValueError(f"n_samples ({n}) must equal the number of base points "
+                                 f"({u.shape[0]}) when several base points are given")
+            u = np.broadcast_to(u, (n,) + u.shape[-1:])
+        return geometry.random_tangent_vector(u, self.cov, rng=_rng(rng),
+                                              scale=1.0 / self.radius)
+
+
+class SigmaSphereMetric(RiemannianMetric):
+    r"""The metric :math:`r^2 g_u(\xi,\eta) = r^2\xi^\top G(u)^+\eta` on :math:`N_\Sigma` (Prop. 1).
+
+    Every method calls :mod:`bngeom.geometry`; see there for the formulas.
+    Geodesics, exp, log and parallel transport do not depend on ``r``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sphere = SigmaSphere(np.diag([4.0, 1.0]), radius=2.0)
+    >>> u = np.array([0.5, 0.0]); xi = np.array([0.0, 1.0])
+    >>> float(sphere.metric.squared_norm(xi, u))       # r^2 * 4
+    16.0
+    """
+
+    def __init__(self, space: SigmaSphere, signature: tuple[int, int] | None = None) -> None:
+        if not isinstance(space, SigmaSphere):
+            raise TypeError(f"space must be a SigmaSphere, got {type(space).__name__}")
+        super().__init__(space, signature=signature)
+
+    # argument conventions ------------------------------------------------
+
+    @property
+    def cov(self) -> NDArray:
+        """The covariance :math:`\\Sigma` of the space."""
+        return self._space.cov
+
+    @property
+    def radius(self) -> float:
+        """The neuron radius :math:`r` (the metric is :math:`r^2 g`)."""
+        return self._space.radius
+
+    def _u(self, x: ArrayLike, name: str) -> NDArray:
+        if x is None:
+            raise ValueError(f"{name} is required: the metric of N_Sigma depends on the point")
+        return _array(x, self.cov.shape[0], name, self._space.validate)
+
+    # matrices ------------------------------------------------------------
+
+    def metric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`r^2 G(u)^+` by pseudo-inverse (:func:`bngeom.geometry.metric_matrix`)."""
+        return geometry.metric_matrix(self._u(base_point, "base_point"), self.cov,
+                                      radius=self.radius, validate=self._space.validate)
+
+    def cometric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`G(u)/r^2` of eq. (7) (:func:`bngeom.geometry.cometric_matrix`)."""
+        return geometry.cometric_matrix(self._u(base_point, "base_point"), self.cov,
+                                        radius=self.radius, validate=self._space.validate)
+
+    # metric --------------------------------------------------------------
+
+    def inner_product(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
+                      base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`r^2 g_u(\\xi, \\eta)` (:func:`bngeom.geometry.inner_product`)."""
+        return geometry.inner_product(
+            self._u(base_point, "base_point"), self._u(tangent_vec_a, "tangent_vec_a"),
+            self._u(tangent_vec_b, "tangent_vec_b"), self.cov, radius=self.radius,
+            validate=self._space.validate)
+
+    def squared_norm(self, vector: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`r^2 g_u(\\xi, \\xi)` (:func:`bngeom.geometry.squared_norm`)."""
+        return geometry.squared_norm(self._u(base_point, "base_point"),
+                                     self._u(vector, "vector"), self.cov,
+                                     radius=self.radius, validate=self._space.validate)
+
+    def norm(self, vector: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`r\\sqrt{g_u(\\xi, \\xi)}` (:func:`bngeom.geometry.norm`)."""
+        return geometry.norm(self._u(base_point, "base_point"), self._u(vector, "vector"),
+                             self.cov, radius=self.radius, validate=self._space.validate)
+
+    def riemannian_gradient(self, euclidean_grad: ArrayLike, base_point: ArrayLike) -> NDArray:
+        """Theorem 2: :math:`G(u)\\nabla/r^2` (:func:`bngeom.geometry.riemannian_gradient`).
+
+        The cometric applied to a Euclidean gradient, in closed form (not part
+        of geomstats' metric interface; equal to ``cometric_matrix @ grad``).
+        """
+        return geometry.riemannian_gradient(
+            self._u(base_point, "base_point"), self._u(euclidean_grad, "euclidean_grad"),
+            self.cov, radius=self.radius, validate=self._space.validate)
+
+    # geodesics -----------------------------------------------------------
+
+    def exp(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> NDArray:
+        """Riemannian exponential (:func:`bngeom.geometry.exp`)."""
+        return geometry.exp(self._u(base_point, "base_point"),
+                            self._u(tangent_vec, "tangent_vec"), self.cov,
+                            validate=self._space.validate)
+
+    def log(self, point: ArrayLike, base_point: ArrayLike) -> NDArray:
+        """Riemannian logarithm (:func:`bngeom.geometry.log`)."""
+        return geometry.log(self._u(base_point, "base_point"), self._u(point, "point"),
+                            self.cov, validate=self._space.validate)
+
+    def dist(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
+        """Geodesic distance :math:`r\\angle(\\breve u, \\breve v)` (``geometry.dist``)."""
+        return geometry.dist(self._u(point_a, "point_a"), self._u(point_b, "point_b"),
+                             self.cov, radius=self.radius, validate=self._space.validate)
+
+    def squared_dist(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
+        """Squared geodesic distance (:func:`bngeom.geometry.squared_dist`)."""
+        return geometry.squared_dist(self._u(point_a, "point_a"), self._u(point_b, "point_b"),
+                                     self.cov, radius=self.radius,
+                                     validate=self._space.validate)
+
+    def geodesic(self, initial_point: ArrayLike, end_point: ArrayLike | None = None,
+                 initial_tangent_vec: ArrayLike | None = None) -> Callable[[ArrayLike], NDArray]:
+        """The geodesic as a function of time (:func:`bngeom.geometry.geodesic`).
+
+        The returned function maps times ``t`` of shape ``(T,)`` to points of
+        shape ``(T, d)`` for one initial condition, ``(..., T, d)`` for a batch
+        (geomstats' convention).
+        """
+        u = self._u(initial_point, "initial_point")
+        if end_point is not None and initial_tangent_vec is None:
+            xi = self.log(end_point, u)
+        elif end_point is None and initial_tangent_vec is not None:
+            xi = self._u(initial_tangent_vec, "initial_tangent_vec")
+        else:
+            raise ValueError("geodesic needs exactly one of end_point and initial_tangent_vec")
+        batch = np.broadcast_shapes(u.shape[:-1], xi.shape[:-1])
+        u = np.broadcast_to(u, batch + u.shape[-1:])
+        xi = np.broadcast_to(xi, u.shape)
+        core_path = geometry.geodesic(u, self.cov, initial_tangent_vec=xi,
+                                      validate=self._space.validate)
+
+        def path(t: ArrayLike) -> NDArray:
+            return _geodesic_output(core_path(_times(t)))
+
+        return path
+
+    def parallel_transport(self, tangent_vec: ArrayLike, base_point: ArrayLike,
+                           direction: ArrayLike | None = None,
+                           end_point: ArrayLike | None = None) -> NDArray:
+        """Parallel transport along the geodesic (:func:`bngeom.geometry.parallel_transport`)."""
+        d = self.cov.shape[0]
+        return geometry.parallel_transport(
+            self._u(base_point, "base_point"), self._u(tangent_vec, "tangent_vec"), self.cov,
+            direction=None if direction is None else _array(direction, d, "direction", False),
+            end_point=None if end_point is None else _array(end_point, d, "end_point", False),
+            validate=self._space.validate)
+
+    def injectivity_radius(self, base_point: ArrayLike | None = None) -> float | NDArray:
+        """:math:`\\pi r` at every point (:func:`bngeom.geometry.injectivity_radius`)."""
+        u = None if base_point is None else self._u(base_point, "base_point")
+        return geometry.injectivity_radius(u, radius=self.radius)
+
+
+# ---------------------------------------------------------------------------
+# M = N_Sigma x R
+
+
+class BNSpace(ProductManifold):
+    r"""The neuron manifold :math:`M = N_\Sigma\times\mathbb R` of Ma & Ying (Theorem 3).
+
+    geomstats' product of :class:`SigmaSphere` and ``Euclidean(1)``: a point is
+    a vector ``(u, a)`` of length ``d + 1`` (first-layer weights on
+    :math:`N_\Sigma`, output weight), batched along leading axes. Equipped with
+    :class:`BNMetric`: :math:`r^2 g` on ``u``, the standard metric on ``a``.
+
+    Parameters
+    ----------
+    cov : array_like, shape (d, d)
+        Data covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float
+        Neuron radius :math:`r = \|w\|` (default 1, the paper's choice).
+    validate : bool
+        If True, every method checks its inputs fully (see the module notes).
+    equip : bool
+        Equip with :class:`BNMetric`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> space = BNSpace(np.diag([4.0, 1.0]), radius=2.0)
+    >>> space.dim, space.shape
+    (2, (3,))
+    >>> p = np.array([0.5, 0.0, 1.0])
+    >>> v = np.array([0.0, 1.0, 3.0])
+    >>> float(space.metric.squared_norm(v, p))    # r^2 * 4 * 1 + 3^2
+    25.0
+    """
+
+    def __init__(self, cov: ArrayLike, radius: float = 1.0, *, validate: bool = True,
+                 equip: bool = True) -> None:
+        sphere = SigmaSphere(cov, radius, validate=validate)
+        self.sphere = sphere
+        self.cov = sphere.cov
+        self.radius = sphere.radius
+        self.validate = sphere.validate
+        super().__init__(factors=[sphere, Euclidean(1)], point_ndim=1, equip=equip)
+
+    @staticmethod
+    def default_metric() -> type:
+        """Metric to equip the space with if ``equip`` is True."""
+        return BNMetric
+
+    # argument conventions ------------------------------------------------
+
+    def _point(self, x: ArrayLike, name: str) -> tuple[NDArray, NDArray]:
+        if x is None:
+            raise ValueError(f"{name} is required")
+        arr = _array(x, self.shape[0], name, self.validate)
+        return arr[..., :-1], arr[..., -1]
+
+    # membership and projections -----------------------------------------
+
+    def belongs(self, point: ArrayLike, atol: float = gs.atol) -> NDArray:
+        r"""Whether ``point = (u, a)`` has :math:`|u^\top\Sigma u - 1| \le` ``atol``.
+
+        Points of the wrong length are not on the space (False), as in geomstats.
+        """
+        x = as_float_array(point, "point", min_ndim=1)
+        if x.shape[-1] != self.shape[0]:
+            return np.zeros(x.shape[:-1], dtype=bool)
+        return self.sphere.belongs(x[..., :-1], atol=atol)
+
+    def is_tangent(self, vector: ArrayLike, base_point: ArrayLike | None = None,
+                   atol: float = gs.atol) -> NDArray:
+        r"""Whether ``vector = (xi, alpha)`` has :math:`|\xi^\top\Sigma u| \le` ``atol``."""
+        u, _ = self._point(base_point, "base_point")
+        xi, _ = self._point(vector, "vector")
+        return self.sphere.is_tangent(xi, u, atol=atol)
+
+    def to_tangent(self, vector: ArrayLike, base_point: ArrayLike) -> NDArray:
+        r"""Project ``(v, alpha)`` orthogonally onto :math:`T_u N_\Sigma\times\mathbb R`."""
+        u, _ = self._point(base_point, "base_point")
+        v, alpha = self._point(vector, "vector")
+        return _join(self.sphere.to_tangent(v, u), alpha)
+
+    def projection(self, point: ArrayLike) -> NDArray:
+        r"""Map ``(w, a)`` to ``(phi(w), a)``: :math:`\varphi(w) = w/\|w\|_\Sigma`."""
+        w, a = self._point(point, "point")
+        return _join(self.sphere.projection(w), a)
+
+    # sampling ------------------------------------------------------------
+
+    def random_point(self, n_samples: int = 1, bound: float = 1.0,
+                     rng: int | np.random.Generator | None = None) -> NDArray:
+        r"""Random neurons: ``u`` uniform on :math:`N_\Sigma`, ``a`` uniform on ``[-bound, bound]``.
+
+        This is the initialization of Theorem 5 (``a`` independent of ``u``).
+        Shape ``(d + 1,)`` if ``n_samples == 1``, else ``(n_samples, d + 1)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> BNSpace(np.eye(3)).random_point(4, rng=0).shape
+        (4, 4)
+        """
+        n = check_positive_int(n_samples, "n_samples")
+        bound = check_positive_scalar(bound, "bound")
+        gen = _rng(rng)
+        u = self.sphere.random_point(n, rng=gen)
+        a = gen.uniform(-bound, bound, size=u.shape[:-1])
+        return _join(u, a)
+
+    def random_tangent_vec(self, base_point: ArrayLike, n_samples: int = 1,
+                           rng: int | np.random.Generator | None = None) -> NDArray:
+        r"""Tangent vectors standard Gaussian for :class:`BNMetric` (:math:`r^2 g\oplus da^2`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> space = BNSpace(np.diag([2.0, 1.0]))
+        >>> p = space.random_point(3, rng=0)
+        >>> bool(space.is_tangent(space.random_tangent_vec(p, rng=1), p).all())
+        True
+        """
+        u, _ = self._point(base_point, "base_point")
+        gen = _rng(rng)
+        xi = self.sphere.random_tangent_vec(u, n_samples, rng=gen)
+        return _join(xi, gen.standard_normal(xi.shape[:-1]))
+
+
+class BNMetric(ProductRiemannianMetric):
+    r"""The metric of Proposition 1 on :math:`M = N_\Sigma\times\mathbb R`.
+
+    :math:`\langle(\xi,\alpha),(\eta,\beta)\rangle_{(u,a)} = r^2\xi^\top G(u)^+\eta + \alpha\beta`:
+    the product of :class:`SigmaSphereMetric` and the line's metric. The ``u``
+    block is delegated to :class:`SigmaSphereMetric` (hence to
+    :mod:`bngeom.geometry`), the ``a`` block is the flat line. Points and
+    vectors split by slicing (``x[..., :d]``, ``x[..., d]``) rather than by
+    geomstats' generic factor iteration, to keep the per-call overhead small.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> space = BNSpace(np.eye(2))
+    >>> p = np.array([1.0, 0.0, 0.0]); q = np.array([0.0, 1.0, 2.0])
+    >>> round(float(space.metric.dist(p, q)) ** 2, 12) == round((np.pi / 2) ** 2 + 4, 12)
+    True
+    >>> space.metric.metric_matrix(p).round(12).tolist()
+    [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+
+    def __init__(self, space: BNSpace) -> None:
+        if not isinstance(space, BNSpace):
+            raise TypeError(f"space must be a BNSpace, got {type(space).__name__}")
+        super().__init__(space)
+        self._u_metric = space.sphere.metric
+
+    def _split(self, x: ArrayLike, name: str) -> tuple[NDArray, NDArray]:
+        return self._space._point(x, name)
+
+    # matrices ------------------------------------------------------------
+
+    def metric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Block diag(:math:`r^2 G(u)^+`, 1), the pseudo-inverse definition; (..., d+1, d+1)."""
+        u, _ = self._split(base_point, "base_point")
+        return _block_diagonal(self._u_metric.metric_matrix(u))
+
+    def cometric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Block diag(:math:`G(u)/r^2`, 1), shape (..., d+1, d+1)."""
+        u, _ = self._split(base_point, "base_point")
+        return _block_diagonal(self._u_metric.cometric_matrix(u))
+
+    # metric --------------------------------------------------------------
+
+    def inner_product(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
+                      base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`r^2 g_u(\\xi,\\eta) + \\alpha\\beta`."""
+        u, _ = self._split(base_point, "base_point")
+        xi, alpha = self._split(tangent_vec_a, "tangent_vec_a")
+        eta, beta = self._split(tangent_vec_b, "tangent_vec_b")
+        return self._u_metric.inner_product(xi, eta, u) + alpha * beta
+
+    def squared_norm(self, vector: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`r^2 g_u(\\xi,\\xi) + \\alpha^2`."""
+        u, _ = self._split(base_point, "base_point")
+        xi, alpha = self._split(vector, "vector")
+        return self._u_metric.squared_norm(xi, u) + alpha * alpha
+
+    def norm(self, vector: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`\\sqrt{r^2 g_u(\\xi,\\xi) + \\alpha^2}`."""
+        u, _ = self._split(base_point, "base_point")
+        xi, alpha = self._split(vector, "vector")
+        return np.hypot(self._u_metric.norm(xi, u), alpha)
+
+    def riemannian_gradient(self, euclidean_grad: ArrayLike, base_point: ArrayLike) -> NDArray:
+        """Theorem 2: :math:`(G(u)\\nabla_u/r^2, \\partial_a)`, the cometric applied in closed form.
+
+        Not part of geomstats' metric interface; equal to
+        ``cometric_matrix(base_point) @ euclidean_grad`` at O(d) per point.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> space = BNSpace(np.eye(2))
+        >>> space.metric.riemannian_gradient(np.array([1.0, 2.0, 3.0]),
+        ...                                  np.array([1.0, 0.0, 0.5])).tolist()
+        [0.0, 2.0, 3.0]
+        """
+        u, _ = self._split(base_point, "base_point")
+        grad_u, grad_a = self._split(euclidean_grad, "euclidean_grad")
+        return _join(self._u_metric.riemannian_gradient(grad_u, u), grad_a)
+
+    # geodesics -----------------------------------------------------------
+
+    def exp(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> NDArray:
+        """:math:`(\\exp_u\\xi, a + \\alpha)`."""
+        u, a = self._split(base_point, "base_point")
+        xi, alpha = self._split(tangent_vec, "tangent_vec")
+        return _join(self._u_metric.exp(xi, u), a + alpha)
+
+    def log(self, point: ArrayLike, base_point: ArrayLike) -> NDArray:
+        """:math:`(\\log_u v, b - a)`."""
+        u, a = self._split(base_point, "base_point")
+        v, b = self._split(point, "point")
+        return _join(self._u_metric.log(v, u), b - a)
+
+    def squared_dist(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
+        """:math:`d_M^2 = r^2\\angle(\\breve u,\\breve v)^2 + (a - b)^2` (MATH §5)."""
+        u, a = self._split(point_a, "point_a")
+        v, b = self._split(point_b, "point_b")
+        return self._u_metric.squared_dist(u, v) + (a - b) ** 2
+
+    def dist(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
+        """:math:`d_M = \\sqrt{d_g(u, v)^2 + (a - b)^2}` (MATH §5)."""
+        u, a = self._split(point_a, "point_a")
+        v, b = self._split(point_b, "point_b")
+        return np.hypot(self._u_metric.dist(u, v), a - b)
+
+    def geodesic(self, initial_point: ArrayLike, end_point: ArrayLike | None = None,
+                 initial_tangent_vec: ArrayLike | None = None) -> Callable[[ArrayLike], NDArray]:
+        """The geodesic :math:`t\\mapsto(\\exp_u(t\\xi), a + t\\alpha)`.
+
+        Times of shape ``(T,)`` map to points of shape ``(T, d + 1)`` for one
+        initial condition and ``(..., T, d + 1)`` for a batch (geomstats'
+        convention).
+        """
+        u, a = self._split(initial_point, "initial_point")
+        if end_point is not None and initial_tangent_vec is None:
+            v, b = self._split(end_point, "end_point")
+            u_path = self._u_metric.geodesic(u, end_point=v)
+            alpha = b - a
+        elif end_point is None and initial_tangent_vec is not None:
+            xi, alpha = self._split(initial_tangent_vec, "initial_tangent_vec")
+            u_path = self._u_metric.geodesic(u, initial_tangent_vec=xi)
+        else:
+            raise ValueError("geodesic needs exactly one of end_point and initial_tangent_vec")
+
+        def path(t: ArrayLike) -> NDArray:
+            t = _times(t)
+            points_u = u_path(t)                                   # (T, d) or (..., T, d)
+            a_t = np.asarray(a)[..., None] + np.asarray(alpha)[..., None] * t  # (T,), (..., T)
+            return _join(points_u, a_t)
+
+        return path
+
+    def parallel_transport(self, tangent_vec: ArrayLike, base_point: ArrayLike,
+                           direction: ArrayLike | None = None,
+                           end_point: ArrayLike | None = None) -> NDArray:
+        """Transport :math:`(\\xi,\\alpha)`: the ``u`` part by the core, ``alpha`` unchanged."""
+        u, _ = self._split(base_point, "base_point")
+        xi, alpha = self._split(tangent_vec, "tangent_vec")
+        if (direction is None) == (end_point is None):
+            raise ValueError("parallel_transport needs exactly one of direction and end_point")
+        if direction is not None:
+            tau = self._u_metric.parallel_transport(
+                xi, u, direction=self._split(direction, "direction")[0])
+        else:
+            tau = self._u_metric.parallel_transport(
+                xi, u, end_point=self._split(end_point, "end_point")[0])
+        return _join(tau, alpha)
+
+    def injectivity_radius(self, base_point: ArrayLike | None = None) -> float | NDArray:
+        r""":math:`\pi r`, the line does not bound it (``geometry.injectivity_radius``)."""
+        u = None if base_point is None else self._split(base_point, "base_point")[0]
+        return self._u_metric.injectivity_radius(u)

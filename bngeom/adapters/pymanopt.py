@@ -1,0 +1,542 @@
+r"""Width-m BN networks as pymanopt problems on :math:`(N_\Sigma\times\mathbb R)^m` (MATH §4-5).
+
+A thin adapter over :mod:`bngeom.geometry`: :class:`BNManifold` is pymanopt's
+:class:`~pymanopt.manifolds.product.Product` of
+
+* :class:`SigmaSphereRows`, the m first-layer rows ``U`` (shape ``(m, d)``),
+  each on :math:`N_\Sigma` with the metric :math:`r_k^2 g` of Proposition 1
+  (``r_k`` is neuron k's radius :math:`\|w_k\|`), and
+* :class:`OutputWeights`, pymanopt's ``Euclidean(m)`` for the output weights ``a``.
+
+Points are lists ``[U, a]`` and tangent vectors pymanopt's product tangent
+vectors, following pymanopt's product conventions, so its optimizers
+(``SteepestDescent``, ``ConjugateGradient``, ``TrustRegions``) and diagnostics
+(``check_gradient``, ``check_hessian``, ``check_retraction``) run unchanged.
+Theorem 2 is :meth:`SigmaSphereRows.euclidean_to_riemannian_gradient`: the
+Riemannian gradient of the vanilla loss is :math:`(G(u_k)\nabla_{u_k}\tilde L/r_k^2,
+\partial_{a_k}\tilde L)`, the (negative) velocity that batch normalization
+induces.
+
+:func:`make_problem` builds the :class:`pymanopt.Problem` whose cost is the
+vanilla loss :math:`\tilde L(U, a)` (:func:`bngeom.model.vanilla_loss`) through
+pymanopt's autograd backend, optionally with the closed-form Euclidean gradient
+of :func:`bngeom.model.vanilla_loss_and_gradients`.
+
+Checking inputs. By default every call checks that the rows lie on
+:math:`N_\Sigma`, that tangent vectors are tangent and that all values are
+finite (``ValueError`` or ``TypeError`` naming the argument otherwise).
+Construct the manifold with ``validate=False`` to check only the shapes of the
+arguments (O(1)) and call the core with ``validate=False``, like pymanopt's own
+manifolds, in hot loops.
+
+Random numbers. ``random_point`` and ``random_tangent_vector`` draw from the
+manifold's ``rng`` (int or ``numpy.random.Generator``); with ``rng=None`` they
+seed from numpy's global random state, like pymanopt's own manifolds, so
+``np.random.seed`` makes them reproducible.
+
+Examples
+--------
+>>> import numpy as np
+>>> from bngeom.nn import data
+>>> from bngeom.adapters.pymanopt import make_problem
+>>> from pymanopt.optimizers import SteepestDescent
+>>> ds = data.make_teacher_dataset(100, [2.0, 1.0, 0.5], teacher_width=2, rng=0)
+>>> problem, manifold = make_problem(ds.X, ds.y, width=4, rng=1)
+>>> x0 = manifold.random_point()
+>>> result = SteepestDescent(max_iterations=20, verbosity=0).run(problem, initial_point=x0)
+>>> bool(result.cost < problem.cost(x0))
+True
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import pymanopt
+from numpy.typing import ArrayLike, NDArray
+from pymanopt.manifolds.euclidean import Euclidean
+from pymanopt.manifolds.manifold import Manifold
+from pymanopt.manifolds.product import Product
+
+from bngeom import geometry
+from bngeom._validation import (
+    as_float_array,
+    check_covariance,
+    check_dimension,
+    check_on_manifold,
+    check_positive_int,
+    check_positive_scalar,
+    check_radius,
+    check_tangent,
+)
+from bngeom.geometry.charts import (
+    manifold_to_sphere_differential,
+    neuron_radii,
+    normalize_to_manifold,
+    normalize_to_sphere,
+)
+from bngeom.nn.functions import get_activation, get_loss
+from bngeom.nn.model import DEFAULT_MEMORY_BUDGET, vanilla_loss, vanilla_loss_and_gradients
+
+__all__ = ["SigmaSphereRows", "OutputWeights", "BNManifold", "make_problem"]
+
+_GRADIENTS = ("autograd", "closed_form")
+
+
+def _rng(rng: int | np.random.Generator | None) -> np.random.Generator | None:
+    """A Generator, or None meaning: seed from numpy's global state at each draw."""
+    if rng is None or isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(rng)
+
+
+def _draw_rng(rng: np.random.Generator | None) -> np.random.Generator:
+    if rng is not None:
+        return rng
+    # the legacy global state on purpose: pymanopt's manifolds draw from it
+    return np.random.default_rng(np.random.randint(0, 2**31 - 1))  # noqa: NPY002
+
+
+def _radii(radii: ArrayLike | None, width: int) -> NDArray:
+    if radii is None:
+        return np.ones(width)
+    r = check_radius(radii, "radii")
+    r = np.broadcast_to(np.asarray(r, dtype=float), (width,)) if np.ndim(r) == 0 else r
+    if r.shape != (width,):
+        raise ValueError(f"radii must have shape (width,) = ({width},), got shape {r.shape}")
+    return np.array(r, dtype=float)
+
+
+class SigmaSphereRows(Manifold):
+    r"""The m rows of ``U`` on :math:`N_\Sigma`, row k with the metric :math:`r_k^2 g` (Prop. 1).
+
+    The power manifold :math:`N_\Sigma^m` with the product metric
+    :math:`\sum_k r_k^2 g_{u_k}`; every method calls :mod:`bngeom.geometry`
+    on all rows at once. Points and tangent vectors are arrays of shape
+    ``(m, d)``.
+
+    Parameters
+    ----------
+    cov : array_like, shape (d, d)
+        Data covariance :math:`\Sigma`.
+    width : int
+        Number of neurons ``m``.
+    radii : array_like, shape (m,) or float, optional
+        Neuron radii :math:`r_k > 0` (default 1).
+    rng : int, Generator or None
+        Random source of ``random_point`` / ``random_tangent_vector``.
+    validate : bool
+        Check inputs fully at every call (see the module notes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows = SigmaSphereRows(np.eye(2), 2, radii=[1.0, 2.0])
+    >>> U = np.eye(2); xi = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> rows.inner_product(U, xi, xi)      # 1^2 * 1 + 2^2 * 1
+    5.0
+    """
+
+    def __init__(self, cov: ArrayLike, width: int, radii: ArrayLike | None = None, *,
+                 rng: int | np.random.Generator | None = None, validate: bool = True) -> None:
+        self.cov = check_covariance(cov)
+        if self.cov.shape[0] < 2:
+            raise ValueError(f"cov must be at least 2 x 2 (N_Sigma has dimension d - 1 >= 1), "
+                             f"got shape {self.cov.shape}")
+        self.width = check_positive_int(width, "width")
+        self.radii = _radii(radii, self.width)
+        self._radii_col = self.radii[:, None]
+        self._rng = _rng(rng)
+        self.validate = bool(validate)
+        d = self.cov.shape[0]
+        super().__init__(f"{self.width} rows on N_Sigma in R^{d}", self.width * (d - 1))
+
+    # argument conventions ------------------------------------------------
+
+    def _rows(self, x: ArrayLike, name: str) -> NDArray:
+        arr = as_float_array(x, name, min_ndim=2, max_ndim=2) if self.validate \
+            else np.asarray(x)
+        if arr.shape != (self.width, self.cov.shape[0]):
+            raise ValueError(f"{name} must have shape (width, d) = ({self.width}, "
+                             f"{self.cov.shape[0]}), got shape {arr.shape}")
+        return arr
+
+    @property
+    def typical_dist(self) -> float:
+        r""":math:`\pi\sqrt{\sum_k r_k^2}`, the diameter of :math:`(N_\Sigma^m, \oplus r_k^2 g)`."""
+        return float(np.pi * np.sqrt(np.sum(self.radii**2)))
+
+    # metric --------------------------------------------------------------
+
+    def inner_product(self, point: ArrayLike, tangent_vector_a: ArrayLike,
+                      tangent_vector_b: ArrayLike) -> float:
+        """:math:`\\sum_k r_k^2 g_{u_k}(\\xi_k, \\eta_k)` (``geometry.inner_product``)."""
+        return float(np.sum(geometry.inner_product(
+            self._rows(point, "point"), self._rows(tangent_vector_a, "tangent_vector_a"),
+            self._rows(tangent_vector_b, "tangent_vector_b"), self.cov, radius=self.radii,
+            validate=self.validate)))
+
+    def norm(self, point: ArrayLike, tangent_vector: ArrayLike) -> float:
+        """Length of ``tangent_vector`` in the product metric."""
+        return float(np.sqrt(max(self.inner_product(point, tangent_vector, tangent_vector),
+                                 0.0)))
+
+    def projection(self, point: ArrayLike, vector: ArrayLike) -> NDArray:
+        """Euclidean-orthogonal projection onto the tangent space (``geometry.to_tangent``)."""
+        return geometry.to_tangent(self._rows(point, "point"), self._rows(vector, "vector"),
+                                   self.cov, validate=self.validate)
+
+    to_tangent_space = projection
+
+    def dist(self, point_a: ArrayLike, point_b: ArrayLike) -> float:
+        """Geodesic distance :math:`\\sqrt{\\sum_k d_{r_k^2 g}(u_k, v_k)^2}` (core)."""
+        return float(np.sqrt(np.sum(geometry.squared_dist(
+            self._rows(point_a, "point_a"), self._rows(point_b, "point_b"), self.cov,
+            radius=self.radii, validate=self.validate))))
+
+    # gradients and Hessians ---------------------------------------------
+
+    def euclidean_to_riemannian_gradient(self, point: ArrayLike,
+                                         euclidean_gradient: ArrayLike) -> NDArray:
+        """Theorem 2: :math:`G(u_k)\\nabla_{u_k}/r_k^2` (``geometry.riemannian_gradient``)."""
+        return geometry.riemannian_gradient(
+            self._rows(point, "point"), self._rows(euclidean_gradient, "euclidean_gradient"),
+            self.cov, radius=self.radii, validate=self.validate)
+
+    def euclidean_to_riemannian_hessian(self, point: ArrayLike, euclidean_gradient: ArrayLike,
+                                        euclidean_hessian: ArrayLike,
+                                        tangent_vector: ArrayLike) -> NDArray:
+        """Riemannian Hessian-vector product (:func:`bngeom.geometry.riemannian_hessian`)."""
+        return geometry.riemannian_hessian(
+            self._rows(point, "point"), self._rows(euclidean_gradient, "euclidean_gradient"),
+            self._rows(euclidean_hessian, "euclidean_hessian"),
+            self._rows(tangent_vector, "tangent_vector"), self.cov, radius=self.radii,
+            validate=self.validate)
+
+    # geodesics and retraction -------------------------------------------
+
+    def exp(self, point: ArrayLike, tangent_vector: ArrayLike) -> NDArray:
+        """Riemannian exponential, row-wise (:func:`bngeom.geometry.exp`)."""
+        return geometry.exp(self._rows(point, "point"),
+                            self._rows(tangent_vector, "tangent_vector"), self.cov,
+                            validate=self.validate)
+
+    def retraction(self, point: ArrayLike, tangent_vector: ArrayLike) -> NDArray:
+        r"""Second-order retraction :math:`R_u(\xi) = \varphi(\breve u + d\psi_u\xi)`.
+
+        The round sphere's projective retraction conjugated by the isometry
+        :math:`\psi` (MATH §5), through :mod:`bngeom.charts`. It is second order
+        because :math:`\psi` is an isometry and the sphere's retraction is:
+        :math:`d_g(\exp_u(t\xi), R_u(t\xi)) = O(t^3)`.
+        """
+        u = self._rows(point, "point")
+        xi = self._rows(tangent_vector, "tangent_vector")
+        if self.validate:
+            cov_u = u @ self.cov
+            check_on_manifold(u, cov_u, "point")
+            check_tangent(xi, cov_u, "tangent_vector")
+        return normalize_to_manifold(normalize_to_sphere(u)
+                                     + manifold_to_sphere_differential(u, xi), self.cov)
+
+    def log(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
+        """Riemannian logarithm, row-wise (:func:`bngeom.geometry.log`)."""
+        return geometry.log(self._rows(point_a, "point_a"), self._rows(point_b, "point_b"),
+                            self.cov, validate=self.validate)
+
+    def transport(self, point_a: ArrayLike, point_b: ArrayLike,
+                  tangent_vector_a: ArrayLike) -> NDArray:
+        """Parallel transport along the geodesics (:func:`bngeom.geometry.parallel_transport`).
+
+        Raises ``ValueError`` if a row of ``point_b`` is antipodal to the one of
+        ``point_a`` (:math:`\\breve v = -\\breve u`), where it is undefined.
+        """
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = geometry.parallel_transport(
+                self._rows(point_a, "point_a"),
+                self._rows(tangent_vector_a, "tangent_vector_a"), self.cov,
+                end_point=self._rows(point_b, "point_b"), validate=self.validate)
+        if not np.all(np.isfinite(out)):
+            raise ValueError("transport is undefined between antipodal rows of point_a and "
+                             "point_b (a row of point_b is on the cut locus of point_a's)")
+        return out
+
+    def pair_mean(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
+        r"""Geodesic midpoints :math:`\exp_u(\tfrac12\log_u v)`, row-wise."""
+        u = self._rows(point_a, "point_a")
+        return geometry.exp(u, 0.5 * self.log(u, point_b), self.cov, validate=False)
+
+    # sampling ------------------------------------------------------------
+
+    def random_point(self) -> NDArray:
+        """Rows uniform on :math:`N_\\Sigma` (:func:`bngeom.geometry.random_point`)."""
+        return geometry.random_point(self.cov, self.width, rng=_draw_rng(self._rng))
+
+    def random_tangent_vector(self, point: ArrayLike) -> NDArray:
+        """A random tangent vector of unit norm (Gaussian direction for the metric)."""
+        u = self._rows(point, "point")
+        xi = geometry.random_tangent_vector(u, self.cov, rng=_draw_rng(self._rng),
+                                            scale=1.0 / self._radii_col)
+        return xi / self.norm(u, xi)
+
+    def zero_vector(self, point: ArrayLike) -> NDArray:
+        """The zero tangent vector, shape ``(m, d)``."""
+        return np.zeros((self.width, self.cov.shape[0]))
+
+
+class OutputWeights(Euclidean):
+    """pymanopt's ``Euclidean(m)`` for the output weights ``a``, drawing from a given ``rng``.
+
+    With ``validate=True`` (the default) every method checks that its array
+    arguments are finite real vectors of shape ``(m,)``.
+
+    Examples
+    --------
+    >>> OutputWeights(3, rng=0).random_point().shape
+    (3,)
+    """
+
+    def __init__(self, width: int, *, rng: int | np.random.Generator | None = None,
+                 validate: bool = True) -> None:
+        super().__init__(check_positive_int(width, "width"))
+        self._rng = _rng(rng)
+        self.validate = bool(validate)
+
+    def random_point(self) -> NDArray:
+        """Standard Gaussian output weights."""
+        return _draw_rng(self._rng).standard_normal(self._shape)
+
+    def _check(self, x: Any, name: str) -> NDArray:
+        arr = as_float_array(x, name, min_ndim=1, max_ndim=1)
+        if arr.shape != self._shape:
+            raise ValueError(f"{name} must have shape (width,) = {self._shape}, "
+                             f"got shape {arr.shape}")
+        return arr
+
+
+def _validated(method_name: str):
+    """Wrap ``Euclidean.<method_name>`` so that it checks its arrays when ``validate``."""
+    base = getattr(Euclidean, method_name)
+    names = [p for p in inspect.signature(base).parameters if p != "self"]
+
+    def method(self: OutputWeights, *args: Any) -> Any:
+        if self.validate:
+            args = tuple(self._check(x, f"{name} (output weights a)")
+                         for x, name in zip(args, names, strict=False))
+        return base(self, *args)
+
+    method.__name__ = method_name
+    method.__doc__ = base.__doc__
+    return method
+
+
+for _name in ("inner_product", "norm", "dist", "projection", "to_tangent_space", "exp",
+              "retraction", "log", "transport", "pair_mean", "random_tangent_vector",
+              "zero_vector", "euclidean_to_riemannian_gradient",
+              "euclidean_to_riemannian_hessian"):
+    setattr(OutputWeights, _name, _validated(_name))
+
+
+class BNManifold(Product):
+    r"""The parameter manifold :math:`(N_\Sigma\times\mathbb R)^m` of a width-m BN network.
+
+    pymanopt's product of :class:`SigmaSphereRows` (``U``, shape ``(m, d)``)
+    and :class:`OutputWeights` (``a``, shape ``(m,)``); points are lists
+    ``[U, a]``. Neuron k of radius :math:`r_k` carries the metric
+    :math:`r_k^2 g`; the dimension is ``m * d``.
+
+    Parameters
+    ----------
+    cov : array_like, shape (d, d)
+        Data covariance :math:`\Sigma`, symmetric positive definite.
+    width : int
+        Number of neurons ``m``.
+    radii : array_like, shape (m,) or float, optional
+        Neuron radii :math:`r_k = \|w_k\|` (default 1).
+    rng : int, Generator or None
+        Random source of ``random_point`` / ``random_tangent_vector``.
+    validate : bool
+        Check inputs fully at every call (see the module notes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> manifold = BNManifold(np.diag([4.0, 1.0, 0.25]), width=5, rng=0)
+    >>> manifold.dim
+    15
+    >>> x = manifold.random_point()
+    >>> v = manifold.random_tangent_vector(x)
+    >>> y = manifold.exp(x, v)
+    >>> round(manifold.dist(x, y), 12) == round(manifold.norm(x, v), 12)
+    True
+    """
+
+    def __init__(self, cov: ArrayLike, width: int, radii: ArrayLike | None = None, *,
+                 rng: int | np.random.Generator | None = None, validate: bool = True) -> None:
+        gen = _rng(rng)
+        self.rows = SigmaSphereRows(cov, width, radii, rng=gen, validate=validate)
+        self.outputs = OutputWeights(self.rows.width, rng=gen, validate=validate)
+        super().__init__([self.rows, self.outputs])
+        self._dimension = int(self._dimension)
+        self._name = (f"BN manifold (N_Sigma x R)^{self.rows.width} "
+                      f"with d = {self.rows.cov.shape[0]}")
+
+    @property
+    def cov(self) -> NDArray:
+        """The covariance :math:`\\Sigma`."""
+        return self.rows.cov
+
+    @property
+    def width(self) -> int:
+        """The number of neurons ``m``."""
+        return self.rows.width
+
+    @property
+    def radii(self) -> NDArray:
+        """The neuron radii :math:`r_k`, shape ``(m,)``."""
+        return self.rows.radii
+
+    def inner_product(self, point: Any, tangent_vector_a: Any, tangent_vector_b: Any) -> float:
+        """The metric :math:`\\sum_k (r_k^2 g_{u_k}(\\xi_k,\\eta_k) + \\alpha_k\\beta_k)`."""
+        return float(super().inner_product(point, tangent_vector_a, tangent_vector_b))
+
+    def dist(self, point_a: Any, point_b: Any) -> float:
+        """Geodesic distance, :math:`\\sqrt{d_{rows}^2 + \\|a - b\\|^2}` (MATH §5)."""
+        return float(super().dist(point_a, point_b))
+
+    def norm(self, point: Any, tangent_vector: Any) -> float:
+        """Length of ``tangent_vector`` (clipped at 0 against rounding before the square root)."""
+        return float(np.sqrt(max(self.inner_product(point, tangent_vector, tangent_vector),
+                                 0.0)))
+
+    def point_from_bn(self, W: ArrayLike, a: ArrayLike) -> list[NDArray]:
+        r"""The point ``[phi(W), a]`` of BN parameters (``phi(w) = w/||w||_Sigma``, eq. 7).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> M = BNManifold(np.diag([4.0, 1.0]), 1)
+        >>> [x.tolist() for x in M.point_from_bn([[2.0, 0.0]], [3.0])]
+        [[[0.5, 0.0]], [3.0]]
+        """
+        U = normalize_to_manifold(W, self.cov)
+        if U.shape != (self.width, self.cov.shape[0]):
+            raise ValueError(f"W must have shape (width, d) = ({self.width}, "
+                             f"{self.cov.shape[0]}), got shape {U.shape}")
+        a = as_float_array(a, "a", min_ndim=1, max_ndim=1)
+        if a.shape != (self.width,):
+            raise ValueError(f"a must have shape (width,) = ({self.width},), got {a.shape}")
+        return [U, a.astype(float)]
+
+    @classmethod
+    def from_bn_weights(cls, W: ArrayLike, a: ArrayLike, cov: ArrayLike, *,
+                        rng: int | np.random.Generator | None = None,
+                        validate: bool = True) -> tuple[BNManifold, list[NDArray]]:
+        r"""The manifold with radii :math:`\|w_k\|` and the point ``[phi(W), a]`` of a BN network.
+
+        Riemannian gradient descent from this point follows Euclidean gradient
+        descent on the BN network from ``(W, a)`` to :math:`O(\eta^2)` per step
+        (Theorem 2; ``examples/gd_equivalence.py``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> M, x = BNManifold.from_bn_weights([[3.0, 4.0]], [1.0], np.eye(2))
+        >>> M.radii.tolist(), x[0].tolist()
+        ([5.0], [[0.6, 0.8]])
+        """
+        W = as_float_array(W, "W", min_ndim=2, max_ndim=2)
+        manifold = cls(cov, W.shape[0], neuron_radii(W), rng=rng, validate=validate)
+        return manifold, manifold.point_from_bn(W, a)
+
+
+def make_problem(X: ArrayLike, y: ArrayLike, width: int, activation: str = "tanh",
+                 loss: str = "squared", *, cov: ArrayLike | None = None,
+                 radii: ArrayLike | None = None, euclidean_gradient: str = "autograd",
+                 memory_budget: float = DEFAULT_MEMORY_BUDGET,
+                 rng: int | np.random.Generator | None = None,
+                 validate: bool = True) -> tuple[pymanopt.Problem, BNManifold]:
+    r"""The training problem of a width-m BN network as a pymanopt problem on :math:`M^m`.
+
+    The cost is the vanilla loss :math:`\tilde L(U, a) = \frac1n\sum_i
+    \ell(\frac1m\sum_k a_k\sigma(u_k^\top x_i), y_i)` on
+    ``BNManifold(cov, width, radii)``, which equals the BN loss at
+    :math:`U = \varphi(W)` (MATH §3).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Centred data (Assumption 1).
+    y : array_like, shape (n,)
+        Targets (``{-1, +1}`` labels for the logistic loss).
+    width : int
+        Number of neurons ``m``.
+    activation, loss : str
+        Names from :mod:`bngeom.functions`.
+    cov : array_like, shape (d, d), optional
+        :math:`\Sigma`; default :math:`X^\top X/n` (then ``X`` must be centred).
+    radii : array_like, shape (m,) or float, optional
+        Neuron radii (default 1).
+    euclidean_gradient : {"autograd", "closed_form"}
+        Where the Euclidean gradient comes from: pymanopt's autograd backend
+        on the cost, or :func:`bngeom.model.vanilla_loss_and_gradients` (exact,
+        blocked over samples within ``memory_budget`` bytes). The Hessian used
+        by ``TrustRegions`` comes from autograd in both cases.
+    memory_budget : float
+        Bytes for the ``n x m`` temporaries of the closed-form gradient.
+    rng : int, Generator or None
+        Random source of the manifold's ``random_point``.
+    validate : bool
+        Passed to :class:`BNManifold`.
+
+    Returns
+    -------
+    problem : pymanopt.Problem
+    manifold : BNManifold
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bngeom.nn import data
+    >>> ds = data.make_teacher_dataset(50, [2.0, 1.0], teacher_width=2, rng=0)
+    >>> problem, M = make_problem(ds.X, ds.y, 3, euclidean_gradient="closed_form", rng=0)
+    >>> x = M.random_point()
+    >>> g = problem.riemannian_gradient(x)
+    >>> [v.shape for v in g]
+    [(3, 2), (3,)]
+    """
+    X = as_float_array(X, "X", min_ndim=2, max_ndim=2)
+    y = as_float_array(y, "y", min_ndim=1, max_ndim=1)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X and y must have the same number of samples, got {X.shape[0]} "
+                         f"and {y.shape[0]}")
+    if euclidean_gradient not in _GRADIENTS:
+        raise ValueError(f"euclidean_gradient must be one of {_GRADIENTS}, got "
+                         f"{euclidean_gradient!r}")
+    act, lo = get_activation(activation), get_loss(loss)
+    check_positive_scalar(memory_budget, "memory_budget")
+    if cov is None:
+        scale = np.maximum(np.abs(X).max(axis=0), np.finfo(float).tiny)
+        if np.any(np.abs(X.mean(axis=0)) > 1e-8 * scale):
+            raise ValueError("X must be centred (Assumption 1: E x = 0) when cov is not "
+                             "given; use bngeom.data.center(X) or pass cov")
+        cov = X.T @ X / X.shape[0]
+    cov = check_covariance(cov)
+    check_dimension(X, cov.shape[0], "X")
+    manifold = BNManifold(cov, width, radii, rng=rng, validate=validate)
+
+    @pymanopt.function.autograd(manifold)
+    def cost(U, a):
+        return vanilla_loss(X, y, U, a, act, lo, memory_budget=memory_budget)
+
+    if euclidean_gradient == "autograd":
+        return pymanopt.Problem(manifold, cost), manifold
+
+    @pymanopt.function.numpy(manifold)
+    def gradient(U, a):
+        res = vanilla_loss_and_gradients(X, y, U, a, act, lo, memory_budget=memory_budget,
+                                         validate=False)
+        return [res.grad_w, res.grad_a]
+
+    return pymanopt.Problem(manifold, cost, euclidean_gradient=gradient), manifold

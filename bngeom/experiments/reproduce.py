@@ -1,0 +1,703 @@
+r"""``bngeom reproduce``: the paper's claims, figures and a report from one command.
+
+Runs every claim on an embedded default (synthetic data generated from ``--seed``;
+nothing is downloaded), shows tqdm progress bars, and writes into ``--out``:
+
+* ``report.json`` -- ``{"claims": [...], ...}``, one entry per claim with ``id``,
+  ``description``, ``measured``, ``predicted``, ``tolerance``, ``passed`` (and
+  ``criterion``, ``details``);
+* ``report.md`` -- the same as a human-readable table, with the figures;
+* ``figure1_anisotropy.png``, ``figure2_magnitude.png``, ``figure3_first_step.png``
+  (Section 4), ``theorem4_width.png`` (the gaps to the mean-field limit against the
+  width) and ``theorem5_convergence.png`` (loss curves with and without the separation
+  condition).
+
+Both reports are rewritten atomically after every claim, so an interrupted run keeps
+everything it had measured; ``--resume`` reuses the claims of an earlier run with the
+same settings. The exit code is 0 when every claim passed and 1 otherwise. A claim
+whose computation raises is recorded as failed with the error, and the run goes on.
+
+The claims (MATH §2-8; ``.theorem4`` and ``.theorem5`` are in :mod:`bngeom.experiments`):
+
+============================  ==============================================================
+``prop1_positive_definite``   :func:`bngeom.checks.check_proposition1`
+``thm2_gradient_equivalence`` :func:`bngeom.checks.check_theorem2`
+``energy_identity``           :func:`check_energy_identity`
+``norm_invariance``           :func:`check_norm_invariance`
+``sec4_1_anisotropic_speed``  :func:`bngeom.experiments.section4.anisotropy_experiment`
+``sec4_2_speed_ratio``        :func:`bngeom.experiments.section4.magnitude_experiment`
+``sec4_3_first_step``         :func:`bngeom.experiments.section4.first_step_experiment`
+``thm4_width_convergence``    :func:`.theorem4.run_theorem4`, :func:`theorem4_claim`
+``thm5_global_convergence``   :func:`.theorem5.run_theorem5`, :func:`theorem5_claim`
+============================  ==============================================================
+
+Examples
+--------
+>>> claim = check_norm_invariance(seed=0, quick=True)
+>>> claim["id"], claim["passed"]
+('norm_invariance', True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from bngeom import __version__
+from bngeom._io import atomic_write, jsonable
+from bngeom._validation import check_seed
+from bngeom.geometry.charts import normalize_to_manifold
+from bngeom.nn.data import make_teacher_dataset
+from bngeom.nn.model import bn_forward, bn_loss_and_gradients
+
+__all__ = [
+    "CLAIM_IDS",
+    "REPORT_KEYS",
+    "ENERGY_TOLERANCE",
+    "NORM_TOLERANCE",
+    "THM4_SLOPE_TOLERANCE",
+    "THM5_HORIZON",
+    "check_energy_identity",
+    "check_norm_invariance",
+    "theorem4_claim",
+    "theorem5_claim",
+    "add_arguments",
+    "run",
+    "run_from_args",
+    "write_report",
+]
+
+#: Every claim ``bngeom reproduce`` reports, in the order it runs them.
+CLAIM_IDS = (
+    "prop1_positive_definite",
+    "thm2_gradient_equivalence",
+    "energy_identity",
+    "norm_invariance",
+    "sec4_1_anisotropic_speed",
+    "sec4_2_speed_ratio",
+    "sec4_3_first_step",
+    "thm4_width_convergence",
+    "thm5_global_convergence",
+)
+#: Keys every claim of the report carries.
+REPORT_KEYS = ("id", "description", "measured", "predicted", "tolerance", "passed")
+#: Relative tolerance of the energy identity (an adaptive ODE solve at rtol 1e-10).
+ENERGY_TOLERANCE = 1e-6
+#: Relative tolerance of the norm-invariance claim (the flow part is an ODE solve).
+NORM_TOLERANCE = 1e-6
+
+DEFAULT_OUT = "bngeom-out"
+
+
+# ---------------------------------------------------------------------------
+# the two claims that no other module measures
+
+
+def _problem(seed: int, quick: bool):
+    rng = np.random.default_rng(seed)
+    n, d, m = (128, 3, 8) if quick else (256, 4, 16)
+    ds = make_teacher_dataset(n, np.geomspace(3.0, 0.3, d), teacher_width=3, rng=rng,
+                              rotate=True)
+    # Radii spread over a decade each way: every statement must hold at any radius.
+    W0 = rng.standard_normal((m, d)) * np.exp(rng.uniform(-1.0, 1.0, (m, 1)))
+    a0 = rng.standard_normal(m)
+    return ds, W0, a0
+
+
+def _claim(cid: str, description: str, measured: float, predicted: float, tolerance: float,
+           passed: bool, criterion: str, details: dict[str, Any]) -> dict[str, Any]:
+    return {"id": cid, "description": description, "measured": float(measured),
+            "predicted": float(predicted), "tolerance": float(tolerance),
+            "passed": bool(passed), "criterion": criterion, "details": details}
+
+
+def check_energy_identity(seed: int = 0, *, quick: bool = False,
+                          tolerance: float = ENERGY_TOLERANCE) -> dict[str, Any]:
+    r"""The energy identity :math:`dL/dt = -\int\|\tilde V\|_g^2\,d\tilde\rho` (MATH §6).
+
+    Integrates the Riemannian gradient flow on :math:`(M, g)` (eq. 7, radii spread
+    over two decades) and the BN flow (eq. 6) of the same network with
+    :func:`bngeom.dynamics.simulate`, and compares the loss decrease measured from
+    loss values alone with the dissipation computed from the metric
+    (:meth:`bngeom.trajectory.Trajectory.energy_identity_error`). ``measured`` is the
+    larger relative error of the two runs; the details also give the gap between
+    the BN trajectory mapped by :math:`\varphi` and the Riemannian one (Theorem 2
+    along a whole trajectory).
+
+    Examples
+    --------
+    >>> check_energy_identity(seed=0, quick=True)["passed"]
+    True
+    """
+    from bngeom.dynamics.flows import simulate
+
+    ds, W0, a0 = _problem(seed, quick)
+    t_end = 2.0 if quick else 4.0
+    radius = np.linalg.norm(W0, axis=1)
+    # Small neurons move fast (speed 1/r^2): records spaced geometrically from t = 1e-3
+    # resolve the initial transient, where dL/dt is measured from loss values alone.
+    records = np.concatenate(([0.0], np.geomspace(1e-3, t_end, 25)))
+    riem = simulate(ds, normalize_to_manifold(W0, ds.cov), a0, t_end=t_end,
+                    record_times=records, chart="riemannian", radius=radius, rtol=1e-10,
+                    atol=1e-12)
+    bn = simulate(ds, W0, a0, t_end=t_end, record_times=records, rtol=1e-10, atol=1e-12)
+    err_riem = riem.energy_identity_error()
+    err_bn = bn.energy_identity_error()
+    gap = float(np.max(np.abs(bn.U - riem.U)) / np.max(np.abs(riem.U)))
+    measured = max(err_riem, err_bn)
+    return _claim(
+        "energy_identity",
+        "Energy identity dL/dt = -integral of |V~|_g^2 d rho~ along the Riemannian gradient "
+        "flow (eq. 7) and the BN flow (eq. 6) (max relative error, dL/dt measured from loss "
+        "values only)",
+        measured, 0.0, tolerance, bool(np.isfinite(measured) and measured <= tolerance),
+        "|measured - predicted| <= tolerance",
+        {"riemannian_flow_error": err_riem, "bn_flow_error": err_bn,
+         "bn_vs_riemannian_trajectory_gap": gap, "loss_start": float(riem.loss[0]),
+         "loss_end": float(riem.loss[-1]), "t_end": t_end, "width": int(W0.shape[0]),
+         "dim": int(W0.shape[1]), "radius_range": [float(radius.min()), float(radius.max())]})
+
+
+def check_norm_invariance(seed: int = 0, *, quick: bool = False,
+                          tolerance: float = NORM_TOLERANCE,
+                          learning_rate: float = 0.5) -> dict[str, Any]:
+    r"""A neuron's norm never changes the BN function and is conserved by the flow (MATH §2).
+
+    Measures, as relative errors: (1) :math:`f(x; \{c_kw_k\}) = f(x; \{w_k\})` for
+    random :math:`c_k > 0` spanning six decades; (2) :math:`w_k^\top\nabla_{w_k}L = 0`;
+    (3) a gradient-descent step to :math:`w_k'` gives
+    :math:`\|w_k'\|^2 = \|w_k\|^2 + \eta^2\|\nabla_{w_k}L\|^2`; (4) the radii stay constant
+    along the BN gradient flow (:func:`bngeom.dynamics.simulate`). ``measured`` is the largest.
+
+    Examples
+    --------
+    >>> check_norm_invariance(seed=1, quick=True)["measured"] < 1e-6
+    True
+    """
+    from bngeom.dynamics.flows import simulate
+
+    ds, W0, a0 = _problem(seed, quick)
+    rng = np.random.default_rng([seed, 1])
+    scales = np.exp(rng.uniform(-3.0, 3.0, W0.shape[0]) * np.log(10.0))
+    f0 = bn_forward(ds.X, W0, a0, ds.cov)
+    f1 = bn_forward(ds.X, scales[:, None] * W0, a0, ds.cov)
+    function_gap = float(np.max(np.abs(f1 - f0)) / np.max(np.abs(f0)))
+    grad = bn_loss_and_gradients(ds.X, ds.y, W0, a0, ds.cov).grad_w
+    orthogonality = float(np.max(np.abs(np.sum(W0 * grad, axis=1))
+                                 / (np.linalg.norm(W0, axis=1) * np.linalg.norm(grad, axis=1))))
+    W1 = W0 - learning_rate * grad
+    # |w1|^2 against |w0|^2 + eta^2 |grad|^2, relative to |w1|^2 (the difference of the two
+    # squared norms would lose the digits of the large neurons to cancellation).
+    norm1_sq = np.sum(W1**2, axis=1)
+    predicted_sq = np.sum(W0**2, axis=1) + learning_rate**2 * np.sum(grad**2, axis=1)
+    growth_error = float(np.max(np.abs(norm1_sq - predicted_sq) / norm1_sq))
+    traj = simulate(ds, W0, a0, t_end=2.0 if quick else 4.0, n_records=11)
+    drift = float(np.max(np.abs(traj.radius / traj.radius[0] - 1.0)))
+    measured = max(function_gap, orthogonality, growth_error, drift)
+    return _claim(
+        "norm_invariance",
+        "Norm invariance: rescaling neurons leaves the BN network unchanged, w^T grad_w L = 0, "
+        "a GD step grows |w|^2 by exactly eta^2 |grad_w L|^2, and the BN flow keeps every "
+        "radius (max relative error)",
+        measured, 0.0, tolerance, bool(np.isfinite(measured) and measured <= tolerance),
+        "|measured - predicted| <= tolerance",
+        {"function_gap_under_rescaling": function_gap, "w_dot_grad": orthogonality,
+         "gd_norm_growth_error": growth_error, "flow_radius_drift": drift,
+         "rescaling_range": [float(scales.min()), float(scales.max())],
+         "learning_rate": learning_rate})
+
+
+# ---------------------------------------------------------------------------
+# tasks
+
+
+class _Task:
+    """One claim of the report: how to compute it and which figures it draws."""
+
+    def __init__(self, cid: str, label: str,
+                 compute: Callable[[Path, bool, int, int | None, bool], tuple[dict, list[str]]]
+                 ) -> None:
+        self.id, self.label, self.compute = cid, label, compute
+
+
+def _section4_task(kind: str):
+    def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
+        from bngeom.experiments import section4 as s4
+
+        experiment, claim, plot, name = {
+            "anisotropy": (s4.anisotropy_experiment, s4.anisotropy_claim, s4.plot_anisotropy,
+                           "figure1_anisotropy.png"),
+            "magnitude": (s4.magnitude_experiment, s4.magnitude_claim, s4.plot_magnitude,
+                          "figure2_magnitude.png"),
+            "first_step": (s4.first_step_experiment, s4.first_step_claim,
+                           s4.plot_first_step, "figure3_first_step.png"),
+        }[kind]
+        result = experiment(quick=quick, seed=seed, progress=progress)
+        plot(result, out / name)
+        return claim(result), [name]
+
+    return compute
+
+
+#: Theorem 4: the log-log slope of sup_t W2(rho_m, rho_ref) against m must lie within this
+#: distance of the Monte-Carlo rate -1/2. Theorem 4 asserts convergence, not a rate, and
+#: the reference's own sampling error and the (log m / m)^(1/2) rate of W2 in dimension 2
+#: make the fitted slope shallower (-0.21 to -0.50 over seeds 0-7 of the preset), so any
+#: clear decrease slower than 1/m passes: a slope in [-0.95, -0.05].
+THM4_SLOPE_TOLERANCE = 0.45
+
+
+def theorem4_claim(result: dict[str, Any]) -> dict[str, Any]:
+    r"""The ``thm4_width_convergence`` claim from :func:`bngeom.experiments.theorem4.run_theorem4`.
+
+    ``measured`` is the fitted log-log slope of the seed mean of
+    :math:`\sup_{t\le T}W_2(\rho_m(t), \rho_{ref}(t))` against the width ``m``
+    (predicted -1/2, tolerance :data:`THM4_SLOPE_TOLERANCE`). The claim also requires the
+    :math:`W_2` gap to shrink at every step of ``m`` and the :math:`L^2(\mu)` distance of the
+    network functions to be smaller at the largest width than at the smallest.
+
+    Examples
+    --------
+    >>> res = {"widths": [10, 40], "mean_sup_w2": [0.4, 0.2], "mean_sup_l2": [0.1, 0.05],
+    ...        "w2_slope": -0.5, "l2_slope": -0.5, "ref_width": 160, "config": {}}
+    >>> theorem4_claim(res)["passed"]
+    True
+    """
+    w2 = np.asarray(result["mean_sup_w2"], dtype=float)
+    l2 = np.asarray(result["mean_sup_l2"], dtype=float)
+    measured = float(result["w2_slope"])
+    # The L2 gap of the two largest widths is within the reference's own sampling error,
+    # so only its overall decrease is required; the W2 gap must decrease at every width.
+    shrinking = bool(np.all(np.diff(w2) < 0) and l2[-1] < l2[0])
+    passed = bool(np.isfinite(measured) and abs(measured + 0.5) <= THM4_SLOPE_TOLERANCE
+                  and shrinking)
+    return _claim(
+        "thm4_width_convergence",
+        f"Theorem 4: width-m particle flows approach the mean-field limit (a width-"
+        f"{result['ref_width']} reference); sup_t W2 and the L2(mu) function gap shrink as m "
+        f"grows over m = {', '.join(str(w) for w in result['widths'])} (measured = log-log "
+        f"slope of the W2 gap against m)",
+        measured, -0.5, THM4_SLOPE_TOLERANCE, passed,
+        "|measured - predicted| <= tolerance, the W2 gap decreases at every width, the L2 gap "
+        "is smaller at the largest width than at the smallest",
+        {"widths": result["widths"], "ref_width": result["ref_width"],
+         "mean_sup_w2": w2.tolist(), "mean_sup_l2": l2.tolist(),
+         "l2_slope": result["l2_slope"], "gaps_shrink_with_width": shrinking,
+         "config": result.get("config", {})})
+
+
+#: Horizon of the separated Theorem 5 run (the other initializations keep the preset's):
+#: the loss decays like a power of t, and at the presets' horizons some seeds are still
+#: above the target 1e-3; at these horizons seeds 0-9 are below it with a margin.
+THM5_HORIZON = {"quick": {"t_end": 2000.0, "n_records": 81},
+                "reproduce": {"t_end": 4000.0, "n_records": 161}}
+
+
+def theorem5_claim(result: dict[str, Any]) -> dict[str, Any]:
+    """The ``thm5_global_convergence`` claim from :func:`bngeom.experiments.theorem5.run_theorem5`.
+
+    ``measured`` is the final loss of the wide network started under the separation
+    condition, relative to its initial loss (predicted 0: the limit minimizes the loss of a
+    realizable teacher); the claim passes below the experiment's target ratio. The
+    initializations that break the hypothesis are reported in the details.
+
+    Examples
+    --------
+    >>> res = {"loss_ratio": 2e-4, "converged": True, "variant_ratios": {"separated": 2e-4},
+    ...        "config": {"target_ratio": 1e-3, "width": 500}, "runs": {}}
+    >>> theorem5_claim(res)["passed"]
+    True
+    """
+    target = float(result["config"]["target_ratio"])
+    measured = float(result["loss_ratio"])
+    passed = bool(np.isfinite(measured) and measured <= target and result["converged"])
+    return _claim(
+        "thm5_global_convergence",
+        f"Theorem 5: a width-{result['config'].get('width', '?')} network started under the "
+        f"separation condition (u uniform on N_Sigma, a ~ Unif[-r0, r0]) and trained by "
+        f"Riemannian gradient descent on M (eq. 7, fixed step, mean-field time scale) fits a "
+        f"realizable teacher (measured = final / initial loss; details.variant_loss_ratios: "
+        f"the same run from initializations that break the separation condition)",
+        measured, 0.0, target, passed, "|measured - predicted| <= tolerance",
+        {"variant_loss_ratios": result["variant_ratios"],
+         "time_to_target": {v: r.get("time_to_target") for v, r in result["runs"].items()},
+         "config": result.get("config", {})})
+
+
+def _plot_theorem4(result: dict[str, Any], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10.4, 4.0), layout="constrained")
+    ax, ax_t = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    widths = np.asarray(result["widths"], dtype=float)
+    for key, label, color in (("sup_w2", "sup_t W2(rho_m, rho_ref)", "C0"),
+                              ("sup_l2", "sup_t ||f_m - f_ref||_L2(mu)", "C1")):
+        per_seed = np.asarray(result[key], dtype=float)
+        for seed_values in per_seed.T:
+            ax.loglog(widths, seed_values, "o", color=color, alpha=0.35, ms=4)
+        mean = per_seed.mean(axis=1)
+        ax.loglog(widths, mean, "o-", color=color, label=f"{label} (seed mean)")
+        ax.loglog(widths, mean[0] * np.sqrt(widths[0] / widths), ":", color=color, lw=1)
+    ax.plot([], [], "k:", lw=1, label="m^(-1/2)")
+    ax.set_xticks(widths, [str(int(w)) for w in widths])
+    ax.set_xticks([], minor=True)
+    ax.set_xlabel("width m")
+    ax.set_ylabel("gap to the mean-field reference")
+    ax.set_title(f"(a) Theorem 4: W2 slope {result['w2_slope']:.2f}, "
+                 f"L2 slope {result['l2_slope']:.2f}", fontsize=10)
+    ax.legend(fontsize=8)
+    times = np.asarray(result["times"], dtype=float)
+    for i, w in enumerate(result["widths"]):
+        ax_t.plot(times, result["w2_curves"][i], "o-", ms=3, label=f"m = {w}")
+    ax_t.set_xlabel("mean-field time t")
+    ax_t.set_ylabel("W2(rho_m(t), rho_ref(t)), seed mean")
+    ax_t.set_title(f"(b) against a width-{result['ref_width']} reference", fontsize=10)
+    ax_t.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+
+
+def _plot_theorem5(result: dict[str, Any], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.2, 4.2), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    for name, run in result["runs"].items():
+        loss = np.asarray(run["loss"], dtype=float)
+        times = np.asarray(run["times"], dtype=float)
+        later = times > 0  # log-log axes: power-law decay is a line, a plateau is flat
+        ax.loglog(times[later], loss[later] / loss[0], lw=2.5 if name == "separated" else 1.2,
+                  label=name + (" (separation condition)" if name == "separated" else ""))
+    ax.axhline(result["config"]["target_ratio"], color="k", ls=":", lw=1, label="target")
+    ax.set_xlabel("mean-field time t")
+    ax.set_ylabel("loss / initial loss")
+    ax.set_title("Theorem 5: global convergence on a realizable teacher", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+
+
+def _theorem_task(number: int):
+    def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
+        if number == 4:
+            from bngeom.experiments.theorem4 import run_theorem4 as experiment
+            claim_of, plot, name = theorem4_claim, _plot_theorem4, "theorem4_width.png"
+        else:
+            from bngeom.experiments.theorem5 import run_theorem5 as experiment
+            claim_of, plot, name = theorem5_claim, _plot_theorem5, "theorem5_convergence.png"
+        kwargs: dict[str, Any] = {"seed": seed, "progress": progress,
+                                  "size": "quick" if quick else "reproduce"}
+        if number == 5:
+            kwargs.update(THM5_HORIZON["quick" if quick else "reproduce"])
+        if n_jobs is not None:
+            kwargs["n_jobs"] = n_jobs
+        result = experiment(**kwargs)
+        plot(result, out / name)
+        return claim_of(result), [name]
+
+    return compute
+
+
+def _check_task(function: str):
+    def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
+        from bngeom.experiments import checks
+
+        return getattr(checks, function)(seed=seed), []
+
+    return compute
+
+
+def _local_task(function: Callable[..., dict]):
+    def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
+        return function(seed=seed, quick=quick), []
+
+    return compute
+
+
+_TASKS = (
+    _Task("prop1_positive_definite", "Proposition 1", _check_task("check_proposition1")),
+    _Task("thm2_gradient_equivalence", "Theorem 2", _check_task("check_theorem2")),
+    _Task("energy_identity", "energy identity", _local_task(check_energy_identity)),
+    _Task("norm_invariance", "norm invariance", _local_task(check_norm_invariance)),
+    _Task("sec4_1_anisotropic_speed", "Figure 1 (4.1)", _section4_task("anisotropy")),
+    _Task("sec4_2_speed_ratio", "Figure 2 (4.2)", _section4_task("magnitude")),
+    _Task("sec4_3_first_step", "Figure 3 (4.3)", _section4_task("first_step")),
+    _Task("thm4_width_convergence", "Theorem 4", _theorem_task(4)),
+    _Task("thm5_global_convergence", "Theorem 5", _theorem_task(5)),
+)
+
+
+# ---------------------------------------------------------------------------
+# the report
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        v = float(value)
+        if v == 0 or 1e-3 <= abs(v) < 1e4:
+            return f"{v:.4g}"
+        return f"{v:.3e}"
+    return str(value)
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    claims = report["claims"]
+    n_pass = sum(c["passed"] for c in claims)
+    state = "complete" if report["complete"] else "INCOMPLETE (still running or interrupted)"
+    lines = [
+        "# bngeom reproduce",
+        "",
+        f"Ma & Ying (2021), *A Riemannian Mean Field Formulation for Two-layer Neural "
+        f"Networks with Batch Normalization*: {n_pass} of {len(claims)} claims passed "
+        f"({state}).",
+        "",
+        f"- bngeom {report['bngeom_version']}, seed {report['seed']}, "
+        f"{'quick' if report['quick'] else 'default'} size, "
+        f"{report['elapsed_seconds']:.1f} s wall time",
+        f"- started {report['started']}, Python {report['python']}, "
+        f"numpy {report['numpy']}, {report['platform']}",
+        "",
+        "| claim | result | measured | predicted | tolerance | what was measured |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in claims:
+        desc = c["description"].replace("|", "\\|")
+        lines.append(f"| `{c['id']}` | {'pass' if c['passed'] else '**FAIL**'} | "
+                     f"{_fmt(c['measured'])} | {_fmt(c['predicted'])} | "
+                     f"{_fmt(c['tolerance'])} | {desc} |")
+    missing = [cid for cid in report["expected_claims"] if cid not in {c["id"] for c in claims}]
+    if missing:
+        lines += ["", "Not yet measured: " + ", ".join(f"`{m}`" for m in missing)]
+    errors = [c for c in claims if isinstance(c.get("details"), dict)
+              and "error" in c["details"]]
+    for c in errors:
+        lines += ["", f"## `{c['id']}` raised", "", "```", c["details"]["error"].rstrip(), "```"]
+    if report["figures"]:
+        lines += ["", "## Figures", ""]
+        for fig in report["figures"]:
+            lines += [f"![{fig}]({fig})", ""]
+    lines += ["", "Each claim's criterion and details are in `report.json`.", ""]
+    return "\n".join(lines)
+
+
+def write_report(out: str | os.PathLike, report: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``report.json`` and ``report.md`` into ``out`` atomically; return their paths.
+
+    Examples
+    --------
+    >>> import tempfile, json, pathlib
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> report = {"claims": [], "figures": [], "complete": True, "seed": 0, "quick": True,
+    ...           "bngeom_version": "0", "elapsed_seconds": 0.0, "started": "now",
+    ...           "python": "3", "numpy": "2", "platform": "x", "expected_claims": []}
+    >>> js, md = write_report(tmp, report)
+    >>> json.loads(js.read_text())["claims"]
+    []
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    clean = jsonable(report, strict=False)
+    js, md = out / "report.json", out / "report.md"
+    atomic_write(js, json.dumps(clean, indent=2, allow_nan=False) + "\n")
+    atomic_write(md, _markdown(clean))
+    return js, md
+
+
+def _previous_claims(out: Path, settings: dict[str, Any]) -> dict[str, dict]:
+    try:
+        old = json.loads((out / "report.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if any(old.get(k) != v for k, v in settings.items()):
+        return {}
+    figures = set(old.get("figures", []))
+    kept = {}
+    for c in old.get("claims", []):
+        # reuse only complete, well-formed claims; anything else is measured again
+        if not (isinstance(c, dict) and c.get("id") in CLAIM_IDS
+                and _CLAIM_FIELDS <= set(c) and isinstance(c["passed"], bool)
+                and isinstance(c["description"], str)):
+            continue
+        details = c.get("details", {})
+        figs = old.get("claim_figures", {}).get(c["id"], [])
+        if (isinstance(details, dict) and "error" not in details and isinstance(figs, list)
+                and all(isinstance(f, str) and f in figures and (out / f).exists()
+                        for f in figs)):
+            kept[c["id"]] = (c, figs)
+    return kept
+
+
+#: The fields every claim of ``report.json`` has (issue 5).
+_CLAIM_FIELDS = frozenset({"id", "description", "measured", "predicted", "tolerance", "passed"})
+
+
+def _checked_arguments(out: str | os.PathLike, seed: Any, n_jobs: Any,
+                       only: Sequence[str] | None) -> tuple[Path, int, list[str]]:
+    """``run``'s arguments checked before any work: ``(out, seed, claim ids)``."""
+    seed = check_seed(seed)
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
+    wanted = list(CLAIM_IDS if only is None else only)
+    unknown = [c for c in wanted if c not in CLAIM_IDS]
+    if unknown:
+        raise ValueError(f"only contains unknown claim ids {unknown}; known: {list(CLAIM_IDS)}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out must be a directory, but {out} is an existing file")
+    return out, seed, wanted
+
+
+def run(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int = 0,
+        n_jobs: int | None = None, progress: bool = True, resume: bool = False,
+        only: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the claims, write figures and reports into ``out``, return the report.
+
+    Parameters
+    ----------
+    out : path
+        Output directory (created if needed).
+    quick : bool
+        Small sizes (well under a minute); the default sizes take at most about
+        two minutes on two cores.
+    seed : int
+        Seed of every random draw: the claims' numbers are a function of
+        ``(seed, quick)`` and the package version.
+    n_jobs : int, optional
+        Worker processes for the Theorem 4 and 5 experiments (their default if None).
+    progress : bool
+        Show tqdm progress bars.
+    resume : bool
+        Reuse the claims of an earlier run in ``out`` with the same seed, size and
+        version (and whose figures exist) instead of recomputing them.
+    only : sequence of str, optional
+        Run only these claim ids (default: all of :data:`CLAIM_IDS`).
+
+    Returns
+    -------
+    dict
+        The report written to ``report.json``.
+    """
+    out, seed, wanted = _checked_arguments(out, seed, n_jobs, only)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {"seed": seed, "quick": bool(quick), "bngeom_version": __version__}
+    previous = _previous_claims(out, settings) if resume else {}
+    start = time.perf_counter()
+    report: dict[str, Any] = {
+        **settings,
+        "command": "bngeom reproduce" + (" --quick" if quick else "") + f" --seed {seed}",
+        "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "numpy": np.__version__,
+        "platform": platform.platform(), "expected_claims": wanted,
+        "complete": False, "all_passed": False, "elapsed_seconds": 0.0,
+        "claims": [], "figures": [], "claim_figures": {}, "timings": {},
+    }
+    write_report(out, report)
+    tasks = [t for t in _TASKS if t.id in wanted]
+    bar = tqdm(tasks, desc="bngeom reproduce", unit="claim", disable=not progress)
+    for task in bar:
+        bar.set_postfix_str(task.label)
+        t0 = time.perf_counter()
+        if task.id in previous:
+            claim, figures = previous[task.id]
+            claim = dict(claim, reused=True)
+        else:
+            try:
+                claim, figures = task.compute(out, quick, seed, n_jobs, progress)
+            except Exception as exc:  # recorded in the report; the run goes on
+                claim = {"id": task.id, "description": f"{task.label}: computation failed",
+                         "measured": None, "predicted": None, "tolerance": None,
+                         "passed": False, "criterion": "the computation must finish",
+                         "details": {"error": f"{type(exc).__name__}: {exc}\n"
+                                              + traceback.format_exc(limit=6)}}
+                figures = []
+        report["claims"].append(claim)
+        report["figures"].extend(f for f in figures if f not in report["figures"])
+        report["claim_figures"][task.id] = figures
+        report["timings"][task.id] = round(time.perf_counter() - t0, 3)
+        report["elapsed_seconds"] = time.perf_counter() - start
+        write_report(out, report)
+        if progress:
+            tqdm.write(f"  {'pass' if claim['passed'] else 'FAIL'}  {task.id}: measured "
+                       f"{_fmt(claim['measured'])} (predicted {_fmt(claim['predicted'])}, "
+                       f"tolerance {_fmt(claim['tolerance'])})")
+    report["complete"] = True
+    report["all_passed"] = bool(report["claims"]) and all(c["passed"] for c in report["claims"])
+    report["elapsed_seconds"] = time.perf_counter() - start
+    write_report(out, report)
+    return report
+
+
+# ---------------------------------------------------------------------------
+# command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Declare the options of ``bngeom reproduce`` on ``parser``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> args = add_arguments(argparse.ArgumentParser()).parse_args(["--quick"])
+    >>> args.out, args.quick, args.seed
+    ('bngeom-out', True, 0)
+    """
+    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                        help=f"output directory for the figures, report.json and report.md "
+                             f"(default {DEFAULT_OUT})")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes, well under a minute (default: the full run, at "
+                             "most about two minutes on two cores)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of every random draw; the claims' numbers depend only on "
+                             "the seed, the size and the version (default 0)")
+    parser.add_argument("--n-jobs", type=int, default=None, metavar="N", dest="n_jobs",
+                        help="worker processes for the Theorem 4 and 5 experiments "
+                             "(default: theirs)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the claims of an earlier run in --out with the same seed, "
+                             "size and version")
+    parser.add_argument("--only", nargs="+", choices=CLAIM_IDS, metavar="CLAIM",
+                        help="run only these claims (ids: " + ", ".join(CLAIM_IDS) + ")")
+    parser.add_argument("--no-progress", action="store_false", dest="progress",
+                        help="hide the progress bars")
+    return parser
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run ``bngeom reproduce`` from parsed arguments; return the exit code (0 = all passed).
+
+    Bad arguments (``--seed -3``, ``--out`` naming a file) print a one-line error and
+    return 2, as argparse does; errors during the run keep their traceback.
+    """
+    try:
+        _checked_arguments(args.out, args.seed, getattr(args, "n_jobs", None),
+                           getattr(args, "only", None))
+    except (ValueError, TypeError) as exc:
+        print(f"bngeom reproduce: error: {exc}", file=sys.stderr)
+        return 2
+    report = run(args.out, quick=args.quick, seed=args.seed,
+                 n_jobs=getattr(args, "n_jobs", None), progress=getattr(args, "progress", True),
+                 resume=getattr(args, "resume", False), only=getattr(args, "only", None))
+    out = Path(args.out)
+    n_pass = sum(c["passed"] for c in report["claims"])
+    print(f"{n_pass} of {len(report['claims'])} claims passed in "
+          f"{report['elapsed_seconds']:.1f} s; report: {out / 'report.md'}, "
+          f"{out / 'report.json'}")
+    for c in report["claims"]:
+        if not c["passed"]:
+            print(f"FAILED: {c['id']}: {c['description']}")
+    return 0 if report["all_passed"] else 1

@@ -1,0 +1,1249 @@
+r"""The metric core: the geometry of :math:`(N_\Sigma, g)` in closed form, batched.
+
+:math:`N_\Sigma = \{u \in \mathbb{R}^d : u^\top\Sigma u = 1\}` carries the metric of
+Proposition 1, :math:`g_u(\xi, \eta) = \xi^\top G(u)^+ \eta` on
+:math:`T_u N_\Sigma = \{\xi : \xi^\top\Sigma u = 0\}`, with the cometric matrix
+
+.. math:: G(u) = \|u\|^2 (I - u u^\top\Sigma)(I - \Sigma u u^\top)      \qquad (7)
+
+A neuron of radius :math:`r` carries :math:`r^2 g`. The pseudo-inverse is the
+definition and stays available (:func:`metric_matrix`) as the test oracle; every
+other operation uses the isometry :math:`\psi(u) = u/\|u\|` onto the round sphere
+(MATH §5) and costs O(d) per point once :math:`\Sigma u` is known.
+
+Every function is vectorized over leading batch axes: points and vectors of
+shape ``(..., d)`` broadcast against each other. Pass ``validate=False`` in hot
+loops whose input is known to be valid; by default points must lie on
+:math:`N_\Sigma` and tangent vectors in :math:`T_u N_\Sigma` (relative tolerance
+1e-6), and anything else raises ``ValueError``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from bngeom import geometry as geo
+>>> cov = np.diag([4.0, 1.0, 0.25])
+>>> u = geo.random_point(cov, 3, rng=0)
+>>> xi = geo.random_tangent_vector(u, cov, rng=1)
+>>> v = geo.exp(u, xi, cov)
+>>> bool(np.allclose(geo.log(u, v, cov), xi))
+True
+>>> bool(np.allclose(geo.dist(u, v, cov), geo.norm(u, xi, cov)))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from bngeom._validation import (
+    as_float_array,
+    as_generator,
+    check_covariance,
+    check_dimension,
+    check_on_manifold,
+    check_positive_int,
+    check_radius,
+    check_same_leading,
+    check_tangent,
+    rowdot,
+)
+
+__all__ = [
+    "cometric_matrix",
+    "metric_matrix",
+    "oblique_projection",
+    "to_tangent",
+    "belongs",
+    "is_tangent",
+    "inner_product",
+    "squared_norm",
+    "norm",
+    "riemannian_gradient",
+    "riemannian_hessian",
+    "exp",
+    "log",
+    "dist",
+    "squared_dist",
+    "geodesic",
+    "parallel_transport",
+    "injectivity_radius",
+    "random_point",
+    "random_tangent_vector",
+]
+
+# Below this sine of the angle, two unit vectors are treated as (anti)parallel.
+_PARALLEL_SIN = 1e-15
+#: Batches of at least this many points, given as (N, d) float64 arrays of one shape (and a
+#: scalar radius or one per point), go through the fused, threaded kernels of
+#: :mod:`bngeom.geometry._compiled` (the same closed forms, equal to a few ulp).
+FUSED_MIN_POINTS = 4096
+
+
+# ---------------------------------------------------------------------------
+# argument handling
+
+
+def _cov(cov: ArrayLike, validate: bool) -> NDArray:
+    return check_covariance(cov) if validate else np.asarray(cov)
+
+
+def _point(u: ArrayLike, cov: NDArray, validate: bool, name: str = "base_point", *,
+           normal: bool = True) -> tuple[NDArray, NDArray | None]:
+    """Return ``u`` and its normal ``Sigma u``, checking u lies on N_Sigma.
+
+    With ``normal=False`` and no validation the O(d^2) product is skipped
+    (``None`` is returned in its place).
+    """
+    if validate:
+        u = as_float_array(u, name, min_ndim=1)
+        check_dimension(u, cov.shape[0], name)
+    else:
+        u = np.asarray(u)
+    if not (normal or validate):
+        return u, None
+    cov_u = u @ cov
+    if validate:
+        check_on_manifold(u, cov_u, name)
+    return u, cov_u
+
+
+def _fused(*arrays: NDArray, radius: ArrayLike = 1.0) -> bool:
+    """Whether the fused kernels apply: one (N, d) float64 shape, N large, radius () or (N,)."""
+    first = arrays[0]
+    # d >= 2: for d = 1 the numpy path raises at the cut locus (N_Sigma is two points).
+    return (first.ndim == 2 and first.shape[0] >= FUSED_MIN_POINTS and first.shape[1] >= 2
+            and np.shape(radius) in ((), first.shape[:1])
+            and all(a.shape == first.shape and a.dtype == np.float64 for a in arrays))
+
+
+def _vector(xi: ArrayLike, u: NDArray, cov_u: NDArray, validate: bool,
+            name: str = "tangent_vec") -> NDArray:
+    if not validate:
+        return np.asarray(xi)
+    xi = as_float_array(xi, name, min_ndim=1)
+    check_dimension(xi, u.shape[-1], name)
+    check_same_leading(u, xi, "base_point", name)
+    if xi.size and float(max(xi.max(), -xi.min())) > _MAX_ENTRY:
+        # squares of the entries (norms, inner products) would overflow to inf and NaN
+        raise ValueError(f"{name} must have entries of magnitude <= {_MAX_ENTRY:.0e} (its "
+                         f"norm would overflow float64), got {np.abs(xi).max():.3g}")
+    check_tangent(xi, cov_u, name)
+    return xi
+
+
+#: Largest entry of a validated tangent vector: its square stays far from overflow.
+_MAX_ENTRY = 1e150
+
+
+def _radius_sq(radius: ArrayLike, validate: bool, leading: tuple[int, ...]) -> NDArray | float:
+    r = check_radius(radius, leading=leading) if validate else radius
+    return np.square(r)
+
+
+def _dot(x: NDArray, y: NDArray) -> NDArray:
+    """Row-wise inner product keeping the last axis (for broadcasting)."""
+    return rowdot(x, y)[..., None]
+
+
+# ---------------------------------------------------------------------------
+# matrices (the paper's definitions; O(d^2) and O(d^3), kept as reference)
+
+
+def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
+                    validate: bool = True) -> NDArray:
+    r"""The cometric matrix :math:`G(u)/r^2` of eq. (7), shape ``(..., d, d)``.
+
+    :math:`G(u) = \|u\|^2 (I - u u^\top\Sigma)(I - \Sigma u u^\top)`; its range is
+    :math:`T_u N_\Sigma` and it maps Euclidean gradients to Riemannian ones
+    (Theorem 2).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+        :math:`G(u)/r^2`: symmetric positive semi-definite, of rank d - 1, with range
+        :math:`T_u N_\Sigma`.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> G = cometric_matrix(np.array([1.0, 0.0]), np.eye(2))
+    >>> G.tolist()
+    [[0.0, 0.0], [0.0, 1.0]]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    d = cov.shape[0]
+    proj = np.eye(d) - u[..., :, None] * cov_u[..., None, :]
+    sq = rowdot(u, u)[..., None, None]
+    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    return sq * (proj @ np.swapaxes(proj, -1, -2)) / _expand(r_sq, 2)
+
+
+def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
+                  validate: bool = True) -> NDArray:
+    r"""The metric matrix :math:`r^2 G(u)^+` of Proposition 1, by pseudo-inverse.
+
+    This is the paper's definition (Moore-Penrose pseudo-inverse of eq. (7)'s
+    :math:`G(u)`), O(d^3) per point. It is symmetric, annihilates the normal
+    :math:`\Sigma u`, and is positive definite on :math:`T_u N_\Sigma`. Use
+    :func:`inner_product` for computation; this function is the reference.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+        :math:`r^2 G(u)^+`: symmetric positive semi-definite, with null space spanned by
+        :math:`\Sigma u`.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> metric_matrix(np.array([1.0, 0.0]), np.eye(2)).round(12).tolist()
+    [[0.0, 0.0], [0.0, 1.0]]
+    """
+    cov = _cov(cov, validate)
+    g = cometric_matrix(base_point, cov, validate=validate)
+    r_sq = _radius_sq(radius, validate, g.shape[:-2])
+    return np.linalg.pinv(g, hermitian=True) * _expand(r_sq, 2)
+
+
+def _expand(x: NDArray | float, n: int) -> NDArray | float:
+    return np.reshape(x, np.shape(x) + (1,) * n) if np.ndim(x) else x
+
+
+# ---------------------------------------------------------------------------
+# projections and membership
+
+
+def oblique_projection(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
+                       validate: bool = True) -> NDArray:
+    r""":math:`P_u v = v - u\,u^\top\Sigma v`: onto :math:`T_u N_\Sigma` along ``u`` (MATH §3).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    vector : array_like, shape (..., d)
+        Ambient vector(s) :math:`v`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        :math:`P_u v \in T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, or shapes do not match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> oblique_projection(np.array([1.0, 0.0]), np.array([2.0, 3.0]), np.eye(2)).tolist()
+    [0.0, 3.0]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    v = as_float_array(vector, "vector", min_ndim=1) if validate else np.asarray(vector)
+    if validate:
+        check_dimension(v, cov.shape[0], "vector")
+    return v - u * _dot(cov_u, v)
+
+
+def to_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
+               validate: bool = True) -> NDArray:
+    r"""Euclidean-orthogonal projection of ambient vectors onto :math:`T_u N_\Sigma`.
+
+    :math:`v - \Sigma u\,(\Sigma u)^\top v / \|\Sigma u\|^2`: removes the
+    component along the normal :math:`\Sigma u`.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    vector : array_like, shape (..., d)
+        Ambient vector(s) :math:`v`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The projection of :math:`v` onto :math:`T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, or shapes do not match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_tangent(np.array([1.0, 0.0]), np.array([2.0, 3.0]), np.eye(2)).tolist()
+    [0.0, 3.0]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    v = as_float_array(vector, "vector", min_ndim=1) if validate else np.asarray(vector)
+    if validate:
+        check_dimension(v, cov.shape[0], "vector")
+    return v - cov_u * (_dot(cov_u, v) / _dot(cov_u, cov_u))
+
+
+def belongs(point: ArrayLike, cov: ArrayLike, *, atol: float = 1e-8) -> NDArray:
+    r"""Whether ``point`` lies on :math:`N_\Sigma`: :math:`|u^\top\Sigma u - 1| \le` ``atol``.
+
+    Parameters
+    ----------
+    point : array_like, shape (..., d)
+        Point(s) to test.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    atol : float, default 1e-8
+        Keyword-only. Absolute tolerance.
+
+    Returns
+    -------
+    ndarray of bool, shape (...,)
+        True where the point lies on :math:`N_\Sigma`; all False if the last axis is not d.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not symmetric positive definite, or ``point`` is empty, 0-d or not finite.
+    TypeError
+        If ``cov`` or ``point`` is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> belongs(np.array([[1.0, 0.0], [2.0, 0.0]]), np.eye(2)).tolist()
+    [True, False]
+    """
+    cov = check_covariance(cov)
+    u = as_float_array(point, "point", min_ndim=1)
+    if u.shape[-1] != cov.shape[0]:
+        return np.zeros(u.shape[:-1], dtype=bool)
+    return np.abs(np.einsum("...i,...i->...", u @ cov, u) - 1.0) <= atol
+
+
+def is_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
+               atol: float = 1e-8) -> NDArray:
+    r"""Whether ``vector`` lies in :math:`T_u N_\Sigma`: :math:`|v^\top\Sigma u| \le` ``atol``.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` (not checked to lie on :math:`N_\Sigma`).
+    vector : array_like, shape (..., d)
+        Vector(s) to test, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    atol : float, default 1e-8
+        Keyword-only. Absolute tolerance.
+
+    Returns
+    -------
+    ndarray of bool, shape (...,)
+        True where :math:`v \in T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not symmetric positive definite, or an input is empty, not finite or
+        does not have last dimension d.
+    TypeError
+        If an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_tangent(np.array([1.0, 0.0]), np.array([[0.0, 1.0], [1.0, 0.0]]), np.eye(2)).tolist()
+    [True, False]
+    """
+    cov = check_covariance(cov)
+    u = as_float_array(base_point, "base_point", min_ndim=1)
+    v = as_float_array(vector, "vector", min_ndim=1)
+    check_dimension(u, cov.shape[0], "base_point")
+    check_dimension(v, cov.shape[0], "vector")
+    return np.abs(np.einsum("...i,...i->...", u @ cov, v)) <= atol
+
+
+# ---------------------------------------------------------------------------
+# the metric
+
+
+def _inner(u: NDArray, xi: NDArray, eta: NDArray) -> NDArray:
+    sq = rowdot(u, u)
+    return (rowdot(xi, eta) - rowdot(u, xi) * rowdot(u, eta) / sq) / sq
+
+
+def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
+                  cov: ArrayLike, *, radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
+    r"""The metric :math:`r^2 g_u(\xi,\eta) = r^2\xi^\top G(u)^+\eta` in closed form (Prop. 1).
+
+    For :math:`\xi, \eta \in T_u N_\Sigma` and :math:`\breve u = u/\|u\|`,
+
+    .. math:: \xi^\top G(u)^+\eta = (\xi^\top\eta - (\breve u^\top\xi)(\breve u^\top\eta))/\|u\|^2.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec_a, tangent_vec_b : array_like, shape (..., d)
+        Tangent vectors :math:`\xi, \eta \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`r^2 g_u(\xi, \eta)`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
+        match, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cov = np.diag([4.0, 1.0])
+    >>> u = np.array([0.5, 0.0]); xi = np.array([0.0, 1.0])
+    >>> float(inner_product(u, xi, xi, cov))
+    4.0
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
+    xi = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
+    eta = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
+    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
+    if _fused(u, xi, eta, radius=r):
+        from bngeom.geometry import _compiled
+
+        return _compiled.inner_product(u, xi, eta, r)
+    return _inner(u, xi, eta) * np.square(r)
+
+
+def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
+                 radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
+    r"""Squared length :math:`r^2 g_u(\xi, \xi)` (Prop. 1).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`r^2 g_u(\xi, \xi) \ge 0`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
+        match, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(squared_norm(np.array([1.0, 0.0]), np.array([0.0, 3.0]), np.eye(2)))
+    9.0
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
+    xi = _vector(tangent_vec, u, cov_u, validate)
+    return _inner(u, xi, xi) * _radius_sq(radius, validate, u.shape[:-1])
+
+
+def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
+         radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
+    r"""Length :math:`r\sqrt{g_u(\xi, \xi)}` (Prop. 1).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`r\sqrt{g_u(\xi, \xi)} \ge 0`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
+        match, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(norm(np.array([1.0, 0.0]), np.array([0.0, 3.0]), np.eye(2), radius=2.0))
+    6.0
+    """
+    return np.sqrt(np.maximum(squared_norm(base_point, tangent_vec, cov, radius=radius,
+                                           validate=validate), 0.0))
+
+
+def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: ArrayLike, *,
+                        radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
+    r"""The Riemannian gradient :math:`G(u)\nabla_u\tilde L / r^2` of Theorem 2.
+
+    Computed as :math:`\|u\|^2 P_u P_u^\top \nabla / r^2` with
+    :math:`P_u = I - u u^\top\Sigma`, O(d) once :math:`\Sigma u` is known. It
+    equals minus the BN-induced velocity of eq. (7).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    euclidean_grad : array_like, shape (..., d)
+        Euclidean gradient :math:`\nabla_u\tilde L` at :math:`u` (need not be tangent).
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The Riemannian gradient, in :math:`T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> riemannian_gradient(np.array([1.0, 0.0]), np.array([1.0, 2.0]), np.eye(2)).tolist()
+    [0.0, 2.0]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
+    grad = as_float_array(euclidean_grad, "euclidean_grad", min_ndim=1) if validate \
+        else np.asarray(euclidean_grad)
+    if validate:
+        check_dimension(grad, cov.shape[0], "euclidean_grad")
+    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
+    if _fused(u, grad, radius=r):
+        from bngeom.geometry import _compiled
+
+        return _compiled.riemannian_gradient(u, grad, cov, r)
+    if cov_u is None:
+        cov_u = u @ cov
+    sq = _dot(u, u)
+    y = grad - cov_u * _dot(u, grad)          # P_u^T grad
+    out = sq * (y - u * _dot(cov_u, y))       # ||u||^2 P_u y
+    return out / _expand(_radius_sq(radius, validate, u.shape[:-1]), 1)
+
+
+def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
+                       euclidean_hvp: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
+                       radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
+    r"""Riemannian Hessian of :math:`\tilde L` on :math:`(N_\Sigma, r^2 g)`, applied to a vector.
+
+    Obtained by conjugating the sphere's Hessian of the 0-homogeneous
+    :math:`F = \tilde L\circ\varphi` with the isometry (MATH §5). With
+    :math:`\nabla = \nabla\tilde L(u)`, :math:`H\xi = \nabla^2\tilde L(u)\xi`
+    (``euclidean_hvp``) and :math:`P_u = I - u u^\top\Sigma`:
+
+    .. math:: \mathrm{Hess}\,\tilde L(u)[\xi] = \frac{1}{r^2}\Big(G(u) H\xi
+              + \frac{u^\top\xi}{\|u\|^2} G(u)\nabla
+              - \|u\|^2 P_u\big((u^\top\nabla)\Sigma\xi + (\nabla^\top\xi)\Sigma u\big)\Big).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    euclidean_grad : array_like, shape (..., d)
+        Euclidean gradient :math:`\nabla_u\tilde L` at :math:`u` (need not be tangent).
+    euclidean_hvp : array_like, shape (..., d)
+        Euclidean Hessian-vector product :math:`\nabla^2\tilde L(u)\xi`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        :math:`\mathrm{Hess}\,\tilde L(u)[\xi] \in T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
+        match, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.array([1.0, 0.0]); xi = np.array([0.0, 1.0])
+    >>> # L(u) = u_0 on the unit circle: Hess = -u_0 * id on the tangent line
+    >>> riemannian_hessian(u, np.array([1.0, 0.0]), np.zeros(2), xi, np.eye(2)).tolist()
+    [0.0, -1.0]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    xi = _vector(tangent_vec, u, cov_u, validate)
+    if validate:
+        grad = as_float_array(euclidean_grad, "euclidean_grad", min_ndim=1)
+        hvp = as_float_array(euclidean_hvp, "euclidean_hvp", min_ndim=1)
+        check_dimension(grad, cov.shape[0], "euclidean_grad")
+        check_dimension(hvp, cov.shape[0], "euclidean_hvp")
+    else:
+        grad, hvp = np.asarray(euclidean_grad), np.asarray(euclidean_hvp)
+    sq = _dot(u, u)
+
+    def cometric(v: NDArray) -> NDArray:
+        y = v - cov_u * _dot(u, v)
+        return sq * (y - u * _dot(cov_u, y))
+
+    s = _dot(u, grad) * (xi @ cov) + _dot(grad, xi) * cov_u
+    out = cometric(hvp) + (_dot(u, xi) / sq) * cometric(grad) - sq * (s - u * _dot(cov_u, s))
+    return out / _expand(_radius_sq(radius, validate, u.shape[:-1]), 1)
+
+
+# ---------------------------------------------------------------------------
+# geodesics, through the isometry psi onto the round sphere
+
+
+def _unit(u: NDArray) -> tuple[NDArray, NDArray]:
+    n = np.sqrt(_dot(u, u))
+    return u / n, n
+
+
+def _to_manifold(w: NDArray, cov: NDArray) -> NDArray:
+    """phi restricted to the sphere: w / ||w||_Sigma."""
+    return w / np.sqrt(_dot(w @ cov, w))
+
+
+def _sphere_log(x: NDArray, y: NDArray) -> NDArray:
+    """Log of the round sphere, accurate at small angles; deterministic at the cut locus."""
+    c = _dot(x, y)
+    perp = y - c * x
+    s = np.linalg.norm(perp, axis=-1, keepdims=True)
+    theta = np.arctan2(s, c)
+    safe = s > _PARALLEL_SIN
+    # Parallel points (s ~ 0, c > 0): an exact zero, not rounding noise along x.
+    coef = np.where(safe, theta / np.where(safe, s, 1.0), 0.0)
+    out = coef * perp
+    antipodal = (~safe) & (c < 0)
+    if np.any(antipodal):
+        out = np.where(antipodal, np.pi * _cut_locus_direction(x), out)
+    return out
+
+
+def _cut_locus_direction(x: NDArray) -> NDArray:
+    """Unit tangent direction used at antipodal points (documented in :func:`log`).
+
+    The standard basis vector e_j with the smallest |x_j| (first such j),
+    projected onto the tangent space at x and normalized.
+    """
+    if x.shape[-1] < 2:
+        raise ValueError("log is undefined between the two (antipodal) points of N_Sigma "
+                         "when d = 1: the tangent space is {0}")
+    j = np.argmin(np.abs(x), axis=-1)
+    e = np.zeros_like(x)
+    np.put_along_axis(e, j[..., None], 1.0, axis=-1)
+    t = e - x * _dot(x, e)
+    return t / np.linalg.norm(t, axis=-1, keepdims=True)
+
+
+def _sphere_angle(x: NDArray, y: NDArray) -> NDArray:
+    """Angle between unit vectors, accurate over [0, pi] (no arccos near +-1)."""
+    diff, total = x - y, x + y
+    return 2.0 * np.arctan2(np.sqrt(rowdot(diff, diff)), np.sqrt(rowdot(total, total)))
+
+
+def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
+        validate: bool = True) -> NDArray:
+    r"""Riemannian exponential map of :math:`(N_\Sigma, g)` (MATH §5).
+
+    :math:`\exp_u(\xi) = \varphi(\mathrm{Exp}_{\breve u}(d\psi_u\xi))` with the
+    sphere's :math:`\mathrm{Exp}_w(\zeta) = \cos\|\zeta\| w + \sin\|\zeta\|\,\zeta/\|\zeta\|`.
+    A constant factor :math:`r^2` on the metric leaves it unchanged, so it takes
+    no radius. The result lies on :math:`N_\Sigma` to machine precision.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The point(s) :math:`\exp_u(\xi)` on :math:`N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, or shapes do not
+        match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = exp(np.array([1.0, 0.0]), np.array([0.0, np.pi / 2]), np.eye(2))
+    >>> v.round(12).tolist()
+    [0.0, 1.0]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
+    xi = _vector(tangent_vec, u, cov_u, validate)
+    if _fused(u, xi):
+        from bngeom.geometry import _compiled
+
+        return _compiled.exp(u, xi, cov)
+    unit, n = _unit(u)
+    zeta = (xi - unit * _dot(unit, xi)) / n            # d psi_u(xi)
+    t = np.linalg.norm(zeta, axis=-1, keepdims=True)
+    w = np.cos(t) * unit + np.sinc(t / np.pi) * zeta   # sinc(x) = sin(pi x)/(pi x)
+    return _to_manifold(w, cov)
+
+
+def log(base_point: ArrayLike, point: ArrayLike, cov: ArrayLike, *,
+        validate: bool = True) -> NDArray:
+    r"""Riemannian logarithm of :math:`(N_\Sigma, g)` (MATH §5).
+
+    :math:`\log_u(v) = d\varphi_{\breve u}(\mathrm{Log}_{\breve u}(\breve v))`.
+    At the cut locus (:math:`\breve v = -\breve u`, distance :math:`\pi`) the
+    logarithm is not unique; this function then returns a deterministic
+    choice: length :math:`\pi` in the direction of the standard basis vector
+    :math:`e_j` with the smallest :math:`|\breve u_j|`, projected onto the
+    tangent space of the sphere and mapped by :math:`d\varphi`. ``exp`` of the
+    result is ``point``.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    point : array_like, shape (..., d)
+        Point(s) :math:`v` on :math:`N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        :math:`\log_u(v) \in T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, or shapes do not match. Also (whatever
+        ``validate``) if d = 1 and the points are antipodal.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log(np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.eye(2)).round(12).tolist()
+    [0.0, 1.570796326795]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
+    v, _ = _point(point, cov, validate, "point", normal=False)
+    if validate:
+        check_same_leading(u, v, "base_point", "point")
+    if _fused(u, v):
+        from bngeom.geometry import _compiled
+
+        return _compiled.log(u, v, cov)
+    if cov_u is None:
+        cov_u = u @ cov
+    unit, n = _unit(u)
+    zeta = _sphere_log(unit, _unit(v)[0])
+    return n * (zeta - u * _dot(cov_u, zeta))          # d phi at the unit vector
+
+
+def squared_dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
+                 radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
+    r"""Squared geodesic distance :math:`r^2\angle(\breve u, \breve v)^2` (MATH §5).
+
+    Parameters
+    ----------
+    point_a, point_b : array_like, shape (..., d)
+        Points :math:`u, v` on :math:`N_\Sigma`, broadcasting against each other.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`d_g(u, v)^2 \in [0, \pi^2 r^2]`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(squared_dist(np.array([1.0, 0.0]), np.array([-1.0, 0.0]), np.eye(2))) == np.pi**2
+    True
+    """
+    return np.square(dist(point_a, point_b, cov, radius=radius, validate=validate))
+
+
+def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
+         radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
+    r"""Geodesic distance :math:`d_g(u, v) = r\cdot\angle(\breve u, \breve v)` (MATH §5).
+
+    The angle is :math:`2\,\mathrm{atan2}(\|\breve u-\breve v\|, \|\breve u+\breve v\|)`,
+    equal to :math:`\arccos(\breve u^\top\breve v)` but accurate at 0 and :math:`\pi`.
+
+    Parameters
+    ----------
+    point_a, point_b : array_like, shape (..., d)
+        Points :math:`u, v` on :math:`N_\Sigma`, broadcasting against each other.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`d_g(u, v) \in [0, \pi r]`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(dist(np.array([1.0, 0.0]), np.array([0.0, 0.5]), np.diag([1.0, 4.0]))), 12)
+    1.570796326795
+    """
+    cov = _cov(cov, validate)
+    u, _ = _point(point_a, cov, validate, "point_a", normal=False)
+    v, _ = _point(point_b, cov, validate, "point_b", normal=False)
+    if validate:
+        check_same_leading(u, v, "point_a", "point_b")
+    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
+    if _fused(u, v, radius=r):
+        from bngeom.geometry import _compiled
+
+        return _compiled.dist(u, v, r)
+    return r * _sphere_angle(_unit(u)[0], _unit(v)[0])
+
+
+def geodesic(base_point: ArrayLike, cov: ArrayLike, *, end_point: ArrayLike | None = None,
+             initial_tangent_vec: ArrayLike | None = None,
+             validate: bool = True) -> Callable[[ArrayLike], NDArray]:
+    r"""The geodesic :math:`t \mapsto \exp_u(t\xi)` as a function of ``t`` (MATH §5).
+
+    Give exactly one of ``end_point`` (then :math:`\xi = \log_u(v)`) and
+    ``initial_tangent_vec``. The returned function maps times of shape
+    ``(T,)`` to points of shape ``(T, ..., d)``.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    end_point : array_like, shape (..., d), optional
+        Keyword-only. End point :math:`v` on :math:`N_\Sigma`, reached at ``t = 1``.
+    initial_tangent_vec : array_like, shape (..., d), optional
+        Keyword-only. Initial velocity :math:`\xi \in T_u N_\Sigma`.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    callable
+        ``path(t)``: ``t`` a float or an array of shape ``(T,)``, returns an ndarray of shape
+        ``(T, ..., d)`` on :math:`N_\Sigma` (``T = 1`` for a float).
+
+    Raises
+    ------
+    ValueError
+        If not exactly one of ``end_point`` and ``initial_tangent_vec`` is given, or if
+        ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, or shapes do not
+        match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> path = geodesic(np.array([1.0, 0.0]), np.eye(2), end_point=np.array([0.0, 1.0]))
+    >>> path(np.array([0.0, 1.0])).round(12).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    cov = _cov(cov, validate)
+    if (end_point is None) == (initial_tangent_vec is None):
+        raise ValueError("geodesic needs exactly one of end_point and initial_tangent_vec")
+    u, cov_u = _point(base_point, cov, validate)
+    if end_point is not None:
+        xi = log(u, end_point, cov, validate=validate)
+    else:
+        xi = _vector(initial_tangent_vec, u, cov_u, validate, "initial_tangent_vec")
+
+    def path(t: ArrayLike) -> NDArray:
+        t = as_float_array(t, "t", max_ndim=1)
+        t = np.reshape(t, (-1,) + (1,) * xi.ndim)
+        return exp(u, t * xi, cov, validate=False)
+
+    return path
+
+
+def parallel_transport(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
+                       direction: ArrayLike | None = None, end_point: ArrayLike | None = None,
+                       validate: bool = True) -> NDArray:
+    r"""Parallel transport of ``tangent_vec`` along the geodesic from ``base_point``.
+
+    The geodesic is given by ``direction`` (a tangent vector: it ends at
+    :math:`\exp_u(\text{direction})`) or by ``end_point``; give exactly one.
+    Computed by conjugating the sphere's transport
+    :math:`\tau = \zeta - \frac{y^\top\zeta}{1 + x^\top y}(x + y)` with the isometry
+    (MATH §5); it preserves :math:`g`. Undefined between antipodal points.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec : array_like, shape (..., d)
+        Tangent vector(s) :math:`\zeta \in T_u N_\Sigma` to transport.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    direction : array_like, shape (..., d), optional
+        Keyword-only. Tangent vector at :math:`u` whose exponential is the end point.
+    end_point : array_like, shape (..., d), optional
+        Keyword-only. End point on :math:`N_\Sigma`.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The transported vector(s), tangent at the end point, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If not exactly one of ``direction`` and ``end_point`` is given, or if ``validate``
+        and the end point is antipodal to ``base_point``, ``cov`` is not symmetric positive
+        definite, a point is off :math:`N_\Sigma`, a vector is not tangent, an input is not
+        finite, or shapes do not match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> parallel_transport(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.eye(3),
+    ...                    end_point=np.array([0.0, 1.0, 0.0])).round(12).tolist()
+    [-1.0, 0.0, 0.0]
+    """
+    cov = _cov(cov, validate)
+    if (end_point is None) == (direction is None):
+        raise ValueError("parallel_transport needs exactly one of direction and end_point")
+    u, cov_u = _point(base_point, cov, validate)
+    xi = _vector(tangent_vec, u, cov_u, validate)
+    if end_point is None:
+        v = exp(u, _vector(direction, u, cov_u, validate, "direction"), cov, validate=False)
+    else:
+        v, _ = _point(end_point, cov, validate, "end_point")
+    x, nu = _unit(u)
+    y, nv = _unit(v)
+    denom = 1.0 + _dot(x, y)
+    if validate and np.any(denom <= _PARALLEL_SIN):
+        raise ValueError("parallel_transport is undefined between antipodal points "
+                         "(the end point is on the cut locus of base_point)")
+    zeta = (xi - x * _dot(x, xi)) / nu                  # d psi_u
+    tau = zeta - (_dot(y, zeta) / denom) * (x + y)      # sphere transport
+    return nv * (tau - v * _dot(v @ cov, tau))          # d phi at y
+
+
+def injectivity_radius(base_point: ArrayLike | None = None, *, radius: ArrayLike = 1.0
+                       ) -> float | NDArray:
+    r"""Injectivity radius :math:`\pi r` of :math:`(N_\Sigma, r^2 g)`, the same at every point.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d), optional
+        Only its batch shape is used; None (default) returns a single value.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0`: a scalar or an array broadcasting to the batch
+        shape.
+
+    Returns
+    -------
+    float or ndarray, shape (...,)
+        :math:`\pi r`, broadcast to the batch shape of ``base_point`` if it has one.
+
+    Raises
+    ------
+    ValueError
+        If ``radius`` is not finite and positive, or does not broadcast to the batch shape.
+    TypeError
+        If ``radius`` is not real numeric.
+
+    Examples
+    --------
+    >>> round(injectivity_radius(), 12)
+    3.14159265359
+    """
+    r = check_radius(radius)
+    if base_point is None:
+        return np.pi * r
+    shape = np.shape(base_point)[:-1]
+    return np.broadcast_to(np.pi * np.asarray(r), shape).astype(float) if shape else np.pi * r
+
+
+def random_point(cov: ArrayLike, n_samples: int | None = None,
+                 rng: int | np.random.Generator | None = None) -> NDArray:
+    r"""Points distributed by the Riemannian volume of :math:`(N_\Sigma, g)`.
+
+    :math:`\varphi` of standard Gaussian vectors: uniform on the round sphere,
+    mapped by the isometry's inverse, hence uniform for :math:`g`. Shape
+    ``(n_samples, d)``, or ``(d,)`` if ``n_samples`` is None.
+
+    Parameters
+    ----------
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    n_samples : int or None, optional
+        Number of points, >= 1; None (default) returns a single point.
+    rng : int, numpy.random.Generator or None, optional
+        Seed or generator; None draws fresh entropy.
+
+    Returns
+    -------
+    ndarray, shape (n_samples, d) or (d,)
+        Points on :math:`N_\Sigma`, float64.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not symmetric positive definite or ``n_samples < 1``.
+    TypeError
+        If ``n_samples`` is not an integer or ``rng`` is not a seed, Generator or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cov = np.diag([4.0, 1.0])
+    >>> u = random_point(cov, 5, rng=0)
+    >>> bool(np.allclose(np.einsum("ni,ij,nj->n", u, cov, u), 1.0))
+    True
+    """
+    cov = check_covariance(cov)
+    shape = (cov.shape[0],) if n_samples is None else (_n(n_samples), cov.shape[0])
+    w = as_generator(rng).standard_normal(shape)
+    return _to_manifold(w, cov)
+
+
+def random_tangent_vector(base_point: ArrayLike, cov: ArrayLike,
+                          rng: int | np.random.Generator | None = None, *,
+                          scale: float = 1.0) -> NDArray:
+    r"""Tangent vectors at ``base_point``, standard Gaussian for the metric :math:`g`.
+
+    A standard Gaussian on the sphere's tangent space at :math:`\breve u`, times
+    ``scale``, mapped by :math:`d\varphi`.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma` (always validated).
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    rng : int, numpy.random.Generator or None, optional
+        Seed or generator; None draws fresh entropy.
+    scale : float or array_like, default 1.0
+        Keyword-only. Standard deviation, > 0: a scalar or an array broadcasting to
+        ``(..., d)`` (e.g. shape ``(n, 1)`` for one scale per point).
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        Tangent vector(s) in :math:`T_u N_\Sigma`.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not symmetric positive definite, ``base_point`` is off
+        :math:`N_\Sigma`, not finite or of the wrong shape, or ``scale`` is not positive or
+        does not broadcast to ``(..., d)``.
+    TypeError
+        If an input is not a real numeric array or ``rng`` is not a seed, Generator or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cov = np.diag([4.0, 1.0, 2.0])
+    >>> u = random_point(cov, 4, rng=0)
+    >>> xi = random_tangent_vector(u, cov, rng=1)
+    >>> bool(np.allclose(np.einsum("ni,ij,nj->n", xi, cov, u), 0.0))
+    True
+    """
+    cov = check_covariance(cov)
+    u, cov_u = _point(base_point, cov, True)
+    x, n = _unit(u)
+    scale = check_radius(scale, "scale", leading=u.shape)   # finite, > 0, broadcasts
+    z = as_generator(rng).standard_normal(u.shape) * scale
+    z = z - x * _dot(x, z)
+    return n * (z - u * _dot(cov_u, z))
+
+
+def _n(n_samples: int) -> int:
+    return check_positive_int(n_samples, "n_samples")
