@@ -7,6 +7,7 @@ fails here, not on a user's machine.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -67,9 +68,14 @@ def test_entry_point_script_covers_the_readme_table():
 @pytest.mark.slow
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     pytest.importorskip("build")
+    # Build from a copy without the checkout's build leftovers (an old egg-info's file list
+    # would smuggle files into the sdist), as from a clean clone.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "*.egg-info", "build", "dist", "site", "__pycache__", ".*cache", ".hypothesis"))
     dist = tmp_path / "dist"
     # The sdist first, then the wheel built from it: a file missing from either shows up.
-    subprocess.run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)],
+    subprocess.run([sys.executable, "-m", "build", "--outdir", str(dist), str(source)],
                    check=True, capture_output=True, text=True)
     wheels = list(dist.glob("bngeom-*.whl"))
     assert len(wheels) == 1 and list(dist.glob("bngeom-*.tar.gz")), os.listdir(dist)
