@@ -38,9 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,7 +47,6 @@ from scipy.integrate import solve_ivp
 from tqdm.auto import tqdm
 
 from bngeom import geometry
-from bngeom._io import jsonable
 from bngeom._validation import (
     as_float_array,
     check_covariance,
@@ -58,6 +55,16 @@ from bngeom._validation import (
     check_positive_int,
     check_positive_scalar,
     check_radius,
+)
+from bngeom.dynamics.options import (
+    INTEGRATORS,
+    METHODS,
+    Checkpointing,
+    Model,
+    Recording,
+    Solver,
+    check_choice,
+    options_from_keywords,
 )
 from bngeom.dynamics.trajectory import (
     Checkpoint,
@@ -84,14 +91,14 @@ __all__ = [
     "mean_field_step",
     "velocity",
     "simulate",
+    "Model",
+    "Solver",
+    "Recording",
+    "Checkpointing",
 ]
 
 #: The three descriptions of the dynamics.
 CHARTS = ("bn", "vanilla", "riemannian")
-#: Gradient flow through an ODE integrator, or gradient descent with a fixed step.
-METHODS = ("flow", "gd")
-#: Explicit solve_ivp integrators with error control accepted by :func:`simulate`.
-INTEGRATORS = ("DOP853", "RK45", "RK23")
 
 # Stencil of the one-sided finite difference measuring dL/dt at a record (flow).
 _PROBE_POINTS = 7
@@ -117,12 +124,6 @@ def mean_field_step(learning_rate: float, width: int) -> float:
 
 # ---------------------------------------------------------------------------
 # validation
-
-
-def _check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value
 
 
 def _check_dataset(dataset: Any) -> tuple[NDArray, NDArray, NDArray]:
@@ -293,7 +294,7 @@ def velocity(dataset: Dataset, W: ArrayLike, a: ArrayLike, *, chart: str = "bn",
     True
     """
     if validate:
-        chart = _check_choice(chart, "chart", CHARTS)
+        chart = check_choice(chart, "chart", CHARTS)
         X, y, cov = _check_dataset(dataset)
         W, a = _check_params(W, a, cov, chart, "W", "a")
         r = _check_radius(radius, chart, W.shape[0])
@@ -350,22 +351,6 @@ class _Recorder:
         return Trajectory(**arrays, meta=dict(meta))
 
 
-def _record_grid(t_end: float, record_times: ArrayLike | None, n_records: int) -> NDArray:
-    if record_times is None:
-        n = check_positive_int(n_records, "n_records")
-        if n < 2:
-            raise ValueError(f"n_records must be >= 2 (the records include 0 and t_end), got {n}")
-        return np.linspace(0.0, t_end, n)
-    rt = as_float_array(record_times, "record_times", min_ndim=1, max_ndim=1)
-    rt = np.asarray(rt, dtype=np.float64)
-    if np.any(np.diff(rt) <= 0):
-        raise ValueError("record_times must be strictly increasing")
-    if rt[0] < 0 or rt[-1] > t_end:
-        raise ValueError(f"record_times must lie within [0, t_end] = [0, {t_end}], got "
-                         f"[{rt[0]}, {rt[-1]}]")
-    return rt
-
-
 def _fingerprint(X: NDArray, y: NDArray, cov: NDArray, W0: NDArray, a0: NDArray,
                  radius: NDArray | None, settings: dict) -> str:
     h = hashlib.sha256()
@@ -402,19 +387,15 @@ def _probe_rate(system: _System, sol, t0: float, t1: float, at_end: bool, ndim_w
 
 
 def simulate(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, t_end: float,
-             chart: str = "bn", method: str = "flow", step: float | None = None,
-             record_times: ArrayLike | None = None, n_records: int = 21,
-             activation: str | Activation = "tanh", loss: str | Loss = "squared",
-             radius: ArrayLike | None = None, rtol: float = 1e-8, atol: float = 1e-10,
-             checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
-             resume: bool = True, progress: bool = False,
-             memory_budget: float = DEFAULT_MEMORY_BUDGET, integrator: str = "DOP853",
-             meta: dict | None = None) -> Trajectory:
+             chart: str = "bn", model: Model | None = None, solver: Solver | None = None,
+             recording: Recording | None = None, checkpointing: Checkpointing | None = None,
+             **keywords: Any) -> Trajectory:
     r"""Integrate the mean-field dynamics of one width-m network up to time ``t_end``.
 
     Time is mean-field time, :math:`\dot\theta_k = -m\nabla_{\theta_k}L` (:func:`velocity`);
     gradient descent with learning rate :math:`\eta` is ``method="gd"`` with
-    ``step = eta / m`` (:func:`mean_field_step`).
+    ``step = eta / m`` (:func:`mean_field_step`). The run is set up (and every argument
+    checked) first, then resumed from its checkpoint or started, then recorded.
 
     Parameters
     ----------
@@ -426,53 +407,27 @@ def simulate(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, t_end: float,
     a0 : array_like, shape (m,)
         Initial output weights.
     t_end : float
-        Final (mean-field) time, > 0.
+        Final (mean-field) time, > 0; for ``"gd"`` a whole number of steps.
     chart : {"bn", "vanilla", "riemannian"}
-        Eq. (6), eq. (8) or eq. (7).
-    method : {"flow", "gd"}
-        ``"flow"``: :func:`scipy.integrate.solve_ivp` with error control (``rtol``,
-        ``atol``, ``integrator``), integrated record interval by record interval;
-        in the Riemannian chart the vector field is evaluated at :math:`\varphi(u)`
-        (which makes :math:`u^\top\Sigma u` a first integral) and the state is put back
-        on :math:`N_\Sigma` with :math:`\varphi` at every record.
-        ``"gd"``: forward Euler with the fixed ``step``; in the Riemannian chart the
-        update is the exponential map of :math:`N_\Sigma`.
-    step : float, optional
-        Mean-field time step of ``"gd"`` (required there, not allowed for ``"flow"``);
-        ``t_end`` must be a whole number of steps.
-    record_times : array_like, optional
-        Strictly increasing times in ``[0, t_end]`` at which to record; for ``"gd"``
-        each is moved to the nearest step (the recorded ``times`` say where).
-        Default: ``n_records`` equally spaced times including 0 and ``t_end`` (for
-        ``"gd"`` with fewer steps than that, every step).
-    n_records : int
-        Number of default record times (>= 2).
-    activation, loss : str
-        Names from :mod:`bngeom.functions`.
-    radius : float or array_like of shape (m,), optional
-        Radii :math:`r_k` of the Riemannian chart (default 1); only for that chart.
-    rtol, atol : float
-        Tolerances of the integrator (``"flow"``).
-    checkpoint : path, optional
-        A ``.npz`` checkpoint, written atomically every ``checkpoint_every`` steps
-        (``"gd"``) or records (``"flow"``; default: at every record) and at the end.
-        If it exists and ``resume`` is true, the run continues from it and ends
-        bit-identical to an uninterrupted run (on the same numerical libraries and
-        thread counts: the fast gradient kernels split the samples over threads,
-        which changes the last bits of the sums); a checkpoint of a different run
-        (other data, initialization or settings) raises ``ValueError``, and a
-        finished one is returned as is.
-    checkpoint_every : int, optional
-    resume : bool
-        Resume from an existing checkpoint (else start over and overwrite it).
-    progress : bool
-        Show a tqdm progress bar.
-    memory_budget : float
-        Bytes allowed for the ``n x m`` intermediates (see :mod:`bngeom.model`).
-    integrator : {"DOP853", "RK45", "RK23"}
-        The solve_ivp method of ``"flow"``.
-    meta : dict, optional
-        Extra JSON-serializable metadata stored in the trajectory (e.g. a seed).
+        Eq. (6), eq. (8) or eq. (7). In the Riemannian chart the flow's vector field is
+        evaluated at :math:`\varphi(u)` (which makes :math:`u^\top\Sigma u` a first
+        integral) and the state is put back on :math:`N_\Sigma` at every record.
+    model : Model, optional
+        Activation, loss, the Riemannian chart's radii :math:`r_k` and the memory budget
+        (default: tanh, squared, radii 1).
+    solver : Solver, optional
+        ``"flow"`` (solve_ivp with error control, the default) or ``"gd"`` with a step.
+    recording : Recording, optional
+        Record times (default 21 equally spaced), progress bar, metadata.
+    checkpointing : Checkpointing, optional
+        Checkpoint file, interval and resume (default: none).
+    **keywords
+        The keywords of bngeom 0.1, each a field of one of the options above:
+        ``activation``, ``loss``, ``radius``, ``memory_budget`` (:class:`Model`); ``method``,
+        ``step``, ``rtol``, ``atol``, ``integrator`` (:class:`Solver`); ``record_times``,
+        ``n_records``, ``progress``, ``meta`` (:class:`Recording`); ``checkpoint``,
+        ``checkpoint_every``, ``resume`` (:class:`Checkpointing`). They override the
+        options objects' fields.
 
     Returns
     -------
@@ -489,114 +444,130 @@ def simulate(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, t_end: float,
     >>> from bngeom.nn.data import make_teacher_dataset
     >>> ds = make_teacher_dataset(64, [2.0, 1.0], teacher_width=2, rng=0)
     >>> W0 = np.random.default_rng(1).standard_normal((4, 2)); a0 = np.ones(4)
-    >>> gd = simulate(ds, W0, a0, t_end=0.5, method="gd", step=mean_field_step(0.2, 4))
+    >>> gd = simulate(ds, W0, a0, t_end=0.5, solver=Solver("gd", step=mean_field_step(0.2, 4)))
     >>> float(gd.times[-1]), gd.meta["n_steps"]
     (0.5, 10)
     >>> r2 = np.linalg.norm(gd.W, axis=2) ** 2   # radii grow by exactly (step |dW|)^2
     >>> bool(np.all(r2[-1] > r2[0]))
     True
+    >>> same = simulate(ds, W0, a0, t_end=0.5, method="gd", step=0.05)  # 0.1 keywords
+    >>> bool(np.array_equal(same.W, gd.W))
+    True
     """
-    # ---- validation (once) ------------------------------------------------
-    chart = _check_choice(chart, "chart", CHARTS)
-    method = _check_choice(method, "method", METHODS)
-    integrator = _check_choice(integrator, "integrator", INTEGRATORS)
+    opts = options_from_keywords({Model: model, Solver: solver, Recording: recording,
+                                  Checkpointing: checkpointing}, keywords)
+    plan, W0, a0 = _plan(dataset, W0, a0, t_end, chart, opts[Model], opts[Solver],
+                         opts[Recording])
+    ckpt = opts[Checkpointing]
+    previous = _resume(plan, ckpt)
+    if previous is not None and previous.complete:
+        traj = previous.trajectory
+        traj.meta.update(plan.meta)
+        traj.meta["energy_identity_error"] = traj.energy_identity_error()
+        return traj
+    return _execute(plan, W0, a0, previous, ckpt, opts[Recording].progress)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A checked run: the vector field, when to record, and the run's identity."""
+
+    system: _System
+    solver: Solver
+    grid: NDArray
+    n_steps: int | None  # gd
+    record_steps: NDArray | None  # gd
+    boundaries: NDArray | None  # flow: records and t_end
+    fingerprint: str
+    meta: dict
+
+
+def _gd_schedule(t_end: float, grid: NDArray, step: float, explicit: bool
+                 ) -> tuple[int, NDArray]:
+    """The number of steps to ``t_end`` and the steps at which to record."""
+    n_steps = int(round(t_end / step))
+    if n_steps < 1 or abs(n_steps * step - t_end) > _STEP_RTOL * t_end:
+        raise ValueError(f"t_end must be a whole number of steps: t_end / step = "
+                         f"{t_end / step!r} (t_end={t_end}, step={step})")
+    record_steps = np.rint(grid / step).astype(np.int64)
+    if not explicit:  # fewer steps than default records: record every step
+        record_steps = np.unique(record_steps)
+    elif np.any(np.diff(record_steps) <= 0):
+        raise ValueError(f"record_times must be at least one step ({step}) apart")
+    return n_steps, record_steps
+
+
+def _plan(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, t_end: float, chart: str,
+          model: Model, solver: Solver, recording: Recording) -> tuple[_Plan, NDArray, NDArray]:
+    """Check the data and the initial state once, and fix the schedule and the identity."""
+    chart = check_choice(chart, "chart", CHARTS)
     X, y, cov = _check_dataset(dataset)
     W0, a0 = _check_params(W0, a0, cov, chart, "W0", "a0")
     m, d = W0.shape
     t_end = check_positive_scalar(t_end, "t_end")
-    rtol = check_positive_scalar(rtol, "rtol")
-    atol = check_positive_scalar(atol, "atol")
-    memory_budget = check_positive_scalar(memory_budget, "memory_budget")
-    act, lo = get_activation(activation), get_loss(loss)
-    r = _check_radius(radius, chart, m)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
-    if not isinstance(resume, (bool, np.bool_)):
-        raise TypeError(f"resume must be a bool, got {type(resume).__name__}")
-    if checkpoint_every is not None:
-        checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
-    if checkpoint is not None:
-        if not isinstance(checkpoint, (str, os.PathLike)):
-            raise TypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
-        checkpoint = Path(checkpoint)
-        if not checkpoint.parent.is_dir():
-            raise ValueError(f"checkpoint directory {checkpoint.parent} does not exist")
-    if meta is not None:
-        if not isinstance(meta, dict):
-            raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
-        try:
-            meta = json.loads(json.dumps(jsonable(meta)))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"meta must be JSON-serializable: {exc}") from None
-    grid = _record_grid(t_end, record_times, n_records)
-    if method == "gd":
-        if step is None:
-            raise ValueError("step is required for method='gd' (mean-field time step eta/m)")
-        step = check_positive_scalar(step, "step")
-        n_steps = int(round(t_end / step))
-        if n_steps < 1 or abs(n_steps * step - t_end) > _STEP_RTOL * t_end:
-            raise ValueError(f"t_end must be a whole number of steps: t_end / step = "
-                             f"{t_end / step!r} (t_end={t_end}, step={step})")
-        record_steps = np.rint(grid / step).astype(np.int64)
-        if record_times is None:  # fewer steps than default records: record every step
-            record_steps = np.unique(record_steps)
-        elif np.any(np.diff(record_steps) <= 0):
-            raise ValueError(f"record_times must be at least one step ({step}) apart")
-        boundaries = None
+    r = _check_radius(model.radius, chart, m)
+    grid = recording.grid(t_end)
+    n_steps = record_steps = boundaries = None
+    if solver.method == "gd":
+        n_steps, record_steps = _gd_schedule(t_end, grid, solver.step,
+                                             recording.times is not None)
     else:
-        if step is not None:
-            raise ValueError("step applies to method='gd' only; method='flow' controls its "
-                             "steps through rtol and atol")
-        n_steps = None
         boundaries = np.union1d(grid, [0.0, t_end])
-
-    system = _System(X, y, cov, act, lo, chart, r, memory_budget)
-    settings = {"chart": chart, "method": method, "t_end": t_end, "step": step,
+    act, lo = model.activation_fn, model.loss_fn
+    flow = solver.method == "flow"
+    settings = {"chart": chart, "method": solver.method, "t_end": t_end, "step": solver.step,
                 "records": grid.tolist(), "activation": act.name, "loss": lo.name,
-                "memory_budget": memory_budget}
-    if method == "flow":
-        settings.update(rtol=rtol, atol=atol, integrator=integrator)
-    fingerprint = _fingerprint(X, y, cov, W0, a0, r, settings)
-    run_meta = {"chart": chart, "method": method, "activation": act.name, "loss": lo.name,
-                "m": m, "d": d, "n_samples": int(X.shape[0]), "t_end": t_end, "step": step,
-                "n_steps": n_steps, "learning_rate": None if step is None else step * m,
-                "rtol": rtol if method == "flow" else None,
-                "atol": atol if method == "flow" else None,
-                "integrator": integrator if method == "flow" else None,
-                "speed_norm": "euclidean" if chart == "vanilla" else "g",
-                **(meta or {})}
+                "memory_budget": model.memory_budget}
+    if flow:
+        settings.update(rtol=solver.rtol, atol=solver.atol, integrator=solver.integrator)
+    meta = {"chart": chart, "method": solver.method, "activation": act.name, "loss": lo.name,
+            "m": m, "d": d, "n_samples": int(X.shape[0]), "t_end": t_end, "step": solver.step,
+            "n_steps": n_steps, "learning_rate": None if solver.step is None else solver.step * m,
+            "rtol": solver.rtol if flow else None, "atol": solver.atol if flow else None,
+            "integrator": solver.integrator if flow else None,
+            "speed_norm": "euclidean" if chart == "vanilla" else "g", **(recording.meta or {})}
+    system = _System(X, y, cov, act, lo, chart, r, model.memory_budget)
+    plan = _Plan(system, solver, grid, n_steps, record_steps, boundaries,
+                 _fingerprint(X, y, cov, W0, a0, r, settings), meta)
+    return plan, W0, a0
 
-    # ---- resume -----------------------------------------------------------
-    previous: Checkpoint | None = None
-    if checkpoint is not None and resume and checkpoint.exists():
-        previous = load_checkpoint(checkpoint)
-        if previous.fingerprint != fingerprint:
-            raise ValueError(f"checkpoint {checkpoint} belongs to a different run (other data, "
-                             "initialization or settings); delete it or pass resume=False")
-        if previous.complete:
-            traj = previous.trajectory
-            traj.meta.update(run_meta)
-            traj.meta["energy_identity_error"] = traj.energy_identity_error()
-            return traj
 
+def _resume(plan: _Plan, ckpt: Checkpointing) -> Checkpoint | None:
+    """The checkpoint to continue from, if there is one of this very run."""
+    if ckpt.path is None or not ckpt.resume or not ckpt.path.exists():
+        return None
+    previous = load_checkpoint(ckpt.path)
+    if previous.fingerprint != plan.fingerprint:
+        raise ValueError(f"checkpoint {ckpt.path} belongs to a different run (other data, "
+                         "initialization or settings); delete it or pass resume=False")
+    return previous
+
+
+def _execute(plan: _Plan, W0: NDArray, a0: NDArray, previous: Checkpoint | None,
+             ckpt: Checkpointing, progress: bool) -> Trajectory:
+    """Run from the start or from ``previous``, saving checkpoints; the trajectory."""
+    m, d = W0.shape
     rec = _Recorder(m, d, None if previous is None else previous.trajectory)
     W, a = (W0, a0) if previous is None else (previous.W.copy(), previous.a.copy())
     position = 0 if previous is None else previous.position
 
     def save(pos: int, W: NDArray, a: NDArray, complete: bool = False) -> None:
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, Checkpoint(rec.trajectory(run_meta), W, a, pos,
-                                                   fingerprint, complete))
+        if ckpt.path is not None:
+            save_checkpoint(ckpt.path, Checkpoint(rec.trajectory(plan.meta), W, a, pos,
+                                                  plan.fingerprint, complete))
 
-    if method == "gd":
-        W, a = _run_gd(system, W, a, position, n_steps, step, record_steps, rec, save,
-                       checkpoint_every, progress)
+    solver = plan.solver
+    if solver.method == "gd":
+        W, a = _run_gd(plan.system, W, a, position, plan.n_steps, solver.step,
+                       plan.record_steps, rec, save, ckpt.every, progress)
+        end = plan.n_steps
     else:
-        W, a = _run_flow(system, W, a, position, boundaries, grid, rec, save,
-                         checkpoint_every, rtol, atol, integrator, progress)
-    traj = rec.trajectory(run_meta)
+        W, a = _run_flow(plan.system, W, a, position, plan.boundaries, plan.grid, rec, save,
+                         ckpt.every, solver, progress)
+        end = len(plan.boundaries) - 1
+    traj = rec.trajectory(plan.meta)
     traj.meta["energy_identity_error"] = traj.energy_identity_error()
-    save(n_steps if method == "gd" else len(boundaries) - 1, W, a, complete=True)
+    save(end, W, a, complete=True)
     return traj
 
 
@@ -634,8 +605,8 @@ def _run_gd(system: _System, W: NDArray, a: NDArray, k: int, n_steps: int, step:
 
 
 def _run_flow(system: _System, W: NDArray, a: NDArray, seg: int, boundaries: NDArray,
-              grid: NDArray, rec: _Recorder, save, every: int | None, rtol: float,
-              atol: float, integrator: str, progress: bool) -> tuple[NDArray, NDArray]:
+              grid: NDArray, rec: _Recorder, save, every: int | None, solver: Solver,
+              progress: bool) -> tuple[NDArray, NDArray]:
     """solve_ivp segment by segment between consecutive boundaries (records and t_end)."""
     m, d = W.shape
     nw = m * d
@@ -660,8 +631,8 @@ def _run_flow(system: _System, W: NDArray, a: NDArray, seg: int, boundaries: NDA
         while seg < n_seg:
             t0, t1 = float(boundaries[seg]), float(boundaries[seg + 1])
             state = np.concatenate((W.ravel(), a))
-            sol = solve_ivp(rhs, (t0, t1), state, method=integrator, rtol=rtol, atol=atol,
-                            dense_output=True)
+            sol = solve_ivp(rhs, (t0, t1), state, method=solver.integrator,
+                            rtol=solver.rtol, atol=solver.atol, dense_output=True)
             if sol.status != 0:
                 raise RuntimeError(f"solve_ivp failed on [{t0}, {t1}]: {sol.message}")
             if seg == 0 and is_record[0]:
