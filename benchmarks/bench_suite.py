@@ -65,7 +65,7 @@ from bngeom._io import atomic_write
 __all__ = ["GROUPS", "Sizes", "FULL", "QUICK", "run", "format_table", "format_markdown", "main"]
 
 #: Target groups, in order.
-GROUPS = ("B1", "B2", "B3", "B4", "B5")
+GROUPS = ("B1", "B2", "B3", "B4", "B5", "B6")
 DEFAULT_OUT = "bngeom-bench.json"
 
 
@@ -650,6 +650,93 @@ def bench_b5(sizes: Sizes, repeats: int, quick: bool) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------
+# B6: per-call overhead with default validation
+
+
+_B6_DIM = 64
+_B6_BATCHES = (1, 16)
+
+
+def _per_call(fn: Callable[[], Any], repeats: int, calls: int) -> float:
+    """Median over ``repeats`` of the mean time of ``calls`` consecutive calls."""
+    def many() -> None:
+        for _ in range(calls):
+            fn()
+    return _median_time(many, repeats) / calls
+
+
+def _b6_geomstats(n: int, cov: np.ndarray, rng: np.random.Generator):
+    """BNSpace(cov).metric and Hypersphere(63).metric on n points (a single one unbatched)."""
+    from geomstats.geometry.hypersphere import Hypersphere
+
+    from bngeom.adapters.geomstats import BNSpace
+
+    d = _B6_DIM
+    take = (lambda x: x[0]) if n == 1 else (lambda x: x)
+    u = geometry.random_point(cov, 2 * n, rng=rng).reshape(2, n, d)
+    xi = geometry.random_tangent_vector(u[0], cov, rng=rng)
+    a = rng.standard_normal((2, n, 1))
+    x, y = take(np.concatenate((u[0], a[0]), -1)), take(np.concatenate((u[1], a[1]), -1))
+    v = take(np.concatenate((xi, rng.standard_normal((n, 1))), -1))
+    ours = BNSpace(cov).metric
+    sphere = Hypersphere(d - 1)
+    p, q = sphere.random_point(n), sphere.random_point(n)  # (d,) for n = 1
+    w = sphere.to_tangent(take(rng.standard_normal((n, d))), p)
+    return {"inner_product": (lambda: ours.inner_product(v, v, x),
+                              lambda: sphere.metric.inner_product(w, w, p)),
+            "exp": (lambda: ours.exp(v, x), lambda: sphere.metric.exp(w, p)),
+            "log": (lambda: ours.log(y, x), lambda: sphere.metric.log(q, p)),
+            "dist": (lambda: ours.dist(x, y), lambda: sphere.metric.dist(p, q))}
+
+
+def _b6_pymanopt(m: int, cov: np.ndarray, rng: np.random.Generator):
+    """BNManifold of width m and pymanopt's Oblique(64, m) x Euclidean(m)."""
+    from pymanopt.manifolds import Euclidean, Oblique, Product
+
+    from bngeom.adapters.pymanopt import BNManifold
+
+    ours = BNManifold(cov, m)
+    peer = Product([Oblique(_B6_DIM, m), Euclidean(m)])
+    P, Q = ours.random_point(), ours.random_point()
+    V = ours.random_tangent_vector(P)
+    p, q = peer.random_point(), peer.random_point()
+    w = peer.random_tangent_vector(p)
+    return {"inner_product": (lambda: ours.inner_product(P, V, V),
+                              lambda: peer.inner_product(p, w, w)),
+            "retraction": (lambda: ours.retraction(P, V), lambda: peer.retraction(p, w)),
+            "exp": (lambda: ours.exp(P, V), lambda: peer.exp(p, w)),
+            "log": (lambda: ours.log(P, Q), lambda: peer.log(p, q)),
+            "dist": (lambda: ours.dist(P, Q), lambda: peer.dist(p, q))}
+
+
+def bench_b6(sizes: Sizes, repeats: int, quick: bool) -> list[dict[str, Any]]:
+    """B6 rows: one call with default validation on 1 and 16 points, d = 64, against the
+    peers' own manifolds (geomstats' Hypersphere, pymanopt's Oblique x Euclidean)."""
+    group, rows, ratios = "B6", [], []
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((_B6_DIM, _B6_DIM))
+    cov = A @ A.T / _B6_DIM + np.eye(_B6_DIM)
+    calls = 20 if quick else 200
+    for n in _B6_BATCHES:
+        for peer, build in (("geomstats Hypersphere(63)", _b6_geomstats),
+                            ("pymanopt Oblique(64, m) x Euclidean(m)", _b6_pymanopt)):
+            ours_name = "BNSpace.metric" if build is _b6_geomstats else "BNManifold"
+            for op, (ours, theirs) in build(n, cov, rng).items():
+                t_ours = _per_call(ours, repeats, calls)
+                t_peer = _per_call(theirs, repeats, calls)
+                ratios.append(t_ours / t_peer)
+                rows.append(_row(group, f"B6.{ours_name}.{op}.{n}",
+                                 f"{ours_name}.{op}, {n} point(s), d={_B6_DIM}",
+                                 {ours_name: t_ours, peer: t_peer}, t_ours / t_peer, "<= 4x",
+                                 _assess(t_ours / t_peer <= 4, quick)))
+    gm, worst = _geo_mean(ratios), max(ratios)
+    rows.append(_row(group, "B6.summary", "geometric mean of the B6 ratios (worst in note)",
+                     {}, gm, "<= 2x, none > 4x", _assess(gm <= 2 and worst <= 4, quick),
+                     note=f"worst ratio {worst:.2f}x over {len(ratios)} rows"))
+    return rows
+
+
+# ---------------------------------------------------------------------------
 # the suite
 
 
@@ -731,6 +818,8 @@ def run(quick: bool = False, *, only: Sequence[str] | None = None, repeats: int 
                     out = bench_b3(sizes, repeats, quick, threads)
                 elif g == "B4":
                     out = bench_b4(sizes, repeats, quick, threads)
+                elif g == "B6":
+                    out = bench_b6(sizes, repeats, quick)
                 else:
                     out = bench_b5(sizes, b5_repeats, quick)
             except Exception as exc:

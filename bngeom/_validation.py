@@ -7,6 +7,7 @@ silent NaN or a crash deep inside numpy.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -196,8 +197,7 @@ def check_tangent(xi: NDArray, cov_u: NDArray, name: str = "tangent_vec",
     whose normal part is rounding noise relative to ``u``, not to ``xi``.
     """
     tol = _tol(xi, rtol, TANGENT_RTOL)
-    atol = max(TANGENT_ATOL, 100 * float(np.finfo(xi.dtype).eps) if xi.dtype.kind == "f"
-               else TANGENT_ATOL)
+    atol = max(TANGENT_ATOL, 100 * _eps(xi.dtype) if xi.dtype.kind == "f" else TANGENT_ATOL)
     inner = np.abs(rowdot(xi, cov_u))
     scale = np.sqrt(rowdot(xi, xi) * rowdot(cov_u, cov_u))
     bad = inner > tol * scale + atol
@@ -227,4 +227,10 @@ def _tol(arr: NDArray, rtol: float | None, default: float) -> float:
     if rtol is not None:
         return rtol
     # float32 input carries ~1e-7 relative error already.
-    return max(default, 100 * float(np.finfo(arr.dtype).eps)) if arr.dtype.kind == "f" else default
+    return max(default, 100 * _eps(arr.dtype)) if arr.dtype.kind == "f" else default
+
+
+@functools.cache
+def _eps(dtype: np.dtype) -> float:
+    # np.finfo costs microseconds a call: more than the checks of a few points.
+    return float(np.finfo(dtype).eps)

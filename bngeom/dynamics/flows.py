@@ -47,9 +47,9 @@ from scipy.integrate import solve_ivp
 from tqdm.auto import tqdm
 
 from bngeom import geometry
+from bngeom._covariance import checked_covariance
 from bngeom._validation import (
     as_float_array,
-    check_covariance,
     check_dimension,
     check_on_manifold,
     check_positive_int,
@@ -129,7 +129,7 @@ def mean_field_step(learning_rate: float, width: int) -> float:
 def _check_dataset(dataset: Any) -> tuple[NDArray, NDArray, NDArray]:
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a bngeom.data.Dataset, got {type(dataset).__name__}")
-    cov = check_covariance(dataset.cov, "dataset.cov")
+    cov = checked_covariance(dataset.cov, "dataset.cov")
     X = as_float_array(dataset.X, "dataset.X", min_ndim=2, max_ndim=2)
     check_dimension(X, cov.shape[0], "dataset.X")
     y = as_float_array(dataset.y, "dataset.y", min_ndim=1, max_ndim=1)

@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +49,16 @@ from bngeom._validation import (
     check_positive_scalar,
     check_seed,
 )
+from bngeom.experiments._presets import resolve_preset
 from bngeom.geometry.charts import covariance_norm, neuron_radii, normalize_to_manifold
 from bngeom.nn.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
 from bngeom.nn.functions import get_activation
 from bngeom.nn.model import bn_loss_and_gradients, vanilla_loss_and_gradients
 
 __all__ = [
+    "ANISOTROPY_PRESETS",
+    "MAGNITUDE_PRESETS",
+    "FIRST_STEP_PRESETS",
     "anisotropy_run",
     "anisotropy_experiment",
     "anisotropy_claim",
@@ -68,12 +73,6 @@ __all__ = [
 
 #: Relative tolerance of the exact identities of Sections 4.2 and 4.3 (float64).
 IDENTITY_TOLERANCE = 1e-9
-
-
-def _pick(value: Any, quick: bool, default: Any, quick_default: Any) -> Any:
-    if value is not None:
-        return value
-    return quick_default if quick else default
 
 
 def _angle_to(W: NDArray, direction: NDArray) -> NDArray:
@@ -184,14 +183,7 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     >>> bool(res["angles_bn"][-1].max() < res["angles_bn"][0].max())
     True
     """
-    spec = as_float_array(spectrum, "spectrum", min_ndim=1, max_ndim=1)
-    if spec.shape[0] < 2:
-        raise ValueError(f"spectrum must have at least 2 eigenvalues, got {spec.shape[0]}")
-    if np.any(spec <= 0):
-        raise ValueError(f"spectrum must be > 0, its smallest entry is {spec.min()}")
-    if spec[0] < spec.max():
-        raise ValueError("spectrum[0] must be the largest eigenvalue (the significant "
-                         f"direction), got {spec[0]} < {spec.max()}")
+    spec = _check_spectrum(spectrum)
     m = check_positive_int(n_neurons, "n_neurons")
     n = check_positive_int(n_samples, "n_samples")
     h = check_positive_scalar(learning_rate, "learning_rate")
@@ -209,27 +201,79 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     e1 = np.zeros(d)
     e1[0] = 1.0
     y = teacher_targets(X, e1[None, :], np.ones(1), cov, act)
+    W0 = _initial_directions(d, m, gen)
+    students = _train_students((X, y, cov, act), W0, e1, h, n_steps, progress)
+    times = h * np.arange(n_steps + 1)
+    frac_bn = np.mean(students.angles_bn <= angle, axis=1)
+    frac_v = np.mean(students.angles_vanilla <= angle, axis=1)
+    t_bn, t_v = _first_time(times, frac_bn, frac), _first_time(times, frac_v, frac)
+    lower = t_v is None
+    speedup = None if t_bn is None else (times[-1] if lower else t_v) / max(t_bn, h)
+    return {
+        "dim": d, "spectrum": spec.tolist(), "n_neurons": m, "n_samples": n,
+        "learning_rate": h, "t_end": float(times[-1]), "fraction": frac, "angle_deg": angle,
+        "activation": act.name,
+        "times": times, "angles_bn": students.angles_bn,
+        "angles_vanilla": students.angles_vanilla,
+        "fraction_bn": frac_bn, "fraction_vanilla": frac_v,
+        "t_gather_bn": t_bn, "t_gather_vanilla": t_v,
+        "speedup": None if speedup is None else float(speedup),
+        "speedup_is_lower_bound": bool(lower and t_bn is not None),
+        "initial_angle": students.angles_bn[0].copy(),
+        "initial_speed_bn": students.speed_bn, "initial_speed_vanilla": students.speed_vanilla,
+        "sigma_norm_sq": covariance_norm(W0, cov) ** 2, "cov": cov,
+        "final_loss_bn": float(np.mean(students.loss_bn)),
+        "final_loss_vanilla": float(np.mean(students.loss_vanilla)),
+    }
+
+
+def _check_spectrum(spectrum: ArrayLike) -> NDArray:
+    spec = as_float_array(spectrum, "spectrum", min_ndim=1, max_ndim=1)
+    if spec.shape[0] < 2:
+        raise ValueError(f"spectrum must have at least 2 eigenvalues, got {spec.shape[0]}")
+    if np.any(spec <= 0):
+        raise ValueError(f"spectrum must be > 0, its smallest entry is {spec.min()}")
+    if spec[0] < spec.max():
+        raise ValueError("spectrum[0] must be the largest eigenvalue (the significant "
+                         f"direction), got {spec[0]} < {spec.max()}")
+    return spec
+
+
+def _initial_directions(d: int, m: int, gen: np.random.Generator) -> NDArray:
+    """Unit directions: evenly spaced angles in (-90, 90) degrees from e_1 in 2-D, else
+    Gaussian directions reflected into w_1 > 0."""
     if d == 2:
         theta = np.linspace(-0.5 * np.pi, 0.5 * np.pi, m + 2)[1:-1]
-        W = np.column_stack((np.cos(theta), np.sin(theta)))
-    else:
-        W = gen.standard_normal((m, d))
-        W[:, 0] = np.abs(W[:, 0])
-        W /= np.linalg.norm(W, axis=1, keepdims=True)
-    W0 = W.copy()
-    U = normalize_to_manifold(W, cov)
-    one = np.ones(1)
+        return np.column_stack((np.cos(theta), np.sin(theta)))
+    W = gen.standard_normal((m, d))
+    W[:, 0] = np.abs(W[:, 0])
+    return W / np.linalg.norm(W, axis=1, keepdims=True)
 
-    angles_bn = np.empty((n_steps + 1, m))
-    angles_v = np.empty((n_steps + 1, m))
-    loss_bn = np.empty(m)
-    loss_v = np.empty(m)
-    speed_bn = np.empty(m)
-    speed_v = np.empty(m)
-    for step in tqdm(range(n_steps + 1), desc=f"4.1 anisotropy d={d}", disable=not progress,
-                     leave=False):
-        angles_bn[step] = _angle_to(W, e1)
-        angles_v[step] = _angle_to(U, e1)
+
+@dataclass(frozen=True)
+class _Students:
+    """Angles to e_1 over the steps, final losses and initial angular speeds, BN and vanilla."""
+
+    angles_bn: NDArray
+    angles_vanilla: NDArray
+    loss_bn: NDArray
+    loss_vanilla: NDArray
+    speed_bn: NDArray
+    speed_vanilla: NDArray
+
+
+def _train_students(problem: tuple, W0: NDArray, e1: NDArray, h: float, n_steps: int,
+                    progress: bool) -> _Students:
+    """GD of every neuron as its own width-one student (output weight 1), BN (eq. 21) from
+    ``W0`` and vanilla (eq. 22) from ``phi(W0)``: the same initial functions."""
+    X, y, cov, act = problem
+    m = W0.shape[0]
+    W, U, one = W0.copy(), normalize_to_manifold(W0, cov), np.ones(1)
+    angles_bn, angles_v = np.empty((n_steps + 1, m)), np.empty((n_steps + 1, m))
+    loss_bn, loss_v, speed_bn, speed_v = (np.empty(m) for _ in range(4))
+    for step in tqdm(range(n_steps + 1), desc=f"4.1 anisotropy d={W0.shape[1]}",
+                     disable=not progress, leave=False):
+        angles_bn[step], angles_v[step] = _angle_to(W, e1), _angle_to(U, e1)
         if step == n_steps:
             break
         for k in range(m):
@@ -241,48 +285,48 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
             loss_bn[k], loss_v[k] = bn.loss, van.loss
             W[k] -= h * bn.grad_w[0]
             U[k] -= h * van.grad_w[0]
-    times = h * np.arange(n_steps + 1)
-    frac_bn = np.mean(angles_bn <= angle, axis=1)
-    frac_v = np.mean(angles_v <= angle, axis=1)
+    return _Students(angles_bn, angles_v, loss_bn, loss_v, speed_bn, speed_v)
 
-    def gather(fr: NDArray) -> float | None:
-        ok = np.flatnonzero(fr >= frac - 1e-12)
-        return float(times[ok[0]]) if ok.size else None
 
-    t_bn, t_v = gather(frac_bn), gather(frac_v)
-    lower = t_v is None
-    if t_bn is None:
-        speedup = None
-    else:
-        speedup = (times[-1] if lower else t_v) / max(t_bn, h)
-    return {
-        "dim": d, "spectrum": spec.tolist(), "n_neurons": m, "n_samples": n,
-        "learning_rate": h, "t_end": float(times[-1]), "fraction": frac, "angle_deg": angle,
-        "activation": act.name,
-        "times": times, "angles_bn": angles_bn, "angles_vanilla": angles_v,
-        "fraction_bn": frac_bn, "fraction_vanilla": frac_v,
-        "t_gather_bn": t_bn, "t_gather_vanilla": t_v,
-        "speedup": None if speedup is None else float(speedup),
-        "speedup_is_lower_bound": bool(lower and t_bn is not None),
-        "initial_angle": angles_bn[0].copy(), "initial_speed_bn": speed_bn,
-        "initial_speed_vanilla": speed_v, "sigma_norm_sq": covariance_norm(W0, cov) ** 2,
-        "cov": cov,
-        "final_loss_bn": float(np.mean(loss_bn)), "final_loss_vanilla": float(np.mean(loss_v)),
-    }
+def _first_time(times: NDArray, fractions: NDArray, fraction: float) -> float | None:
+    """The first time at which ``fractions`` reaches ``fraction`` (None if never)."""
+    ok = np.flatnonzero(fractions >= fraction - 1e-12)
+    return float(times[ok[0]]) if ok.size else None
+
+
+#: Sizes of :func:`anisotropy_experiment` (the student settings go to :func:`anisotropy_run`).
+ANISOTROPY_PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"planar_spectrum": (1.0, 0.1), "dim": 6, "minor_variance": 0.25,
+              "n_neurons": 6, "n_samples": 128, "learning_rate": 0.2, "t_end": 100.0,
+              "fraction": 0.9, "angle_deg": 10.0},
+    "full": {"planar_spectrum": (1.0, 0.1), "dim": 8, "minor_variance": 0.25,
+             "n_neurons": 12, "n_samples": 256, "learning_rate": 0.2, "t_end": 100.0,
+             "fraction": 0.9, "angle_deg": 10.0},
+}
 
 
 def anisotropy_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
-                          planar_spectrum: ArrayLike = (1.0, 0.1), dim: int | None = None,
-                          minor_variance: float = 0.25, n_neurons: int | None = None,
-                          n_samples: int | None = None, learning_rate: float = 0.2,
-                          t_end: float = 100.0, fraction: float = 0.9,
-                          angle_deg: float = 10.0) -> dict[str, Any]:
+                          size: str | None = None, **overrides: Any) -> dict[str, Any]:
     r"""Figure 1: :func:`anisotropy_run` on 2-D data and on a d-dimensional variant.
 
     The d-dimensional variant has covariance eigenvalues
     ``(1, minor_variance, ..., minor_variance)``: one significant direction, every other
     direction insignificant, and random initial directions, which in dimension ``d``
     start almost orthogonal to the significant one.
+
+    Parameters
+    ----------
+    quick, size
+        The preset of :data:`ANISOTROPY_PRESETS` (``size``, default ``"quick"`` with
+        ``quick`` else ``"full"``).
+    seed : int
+    progress : bool
+        Show tqdm progress bars.
+    **overrides
+        Settings of the preset to change: ``planar_spectrum``, ``dim`` (>= 3),
+        ``minor_variance`` (< 1), and the students' ``n_neurons``, ``n_samples``,
+        ``learning_rate``, ``t_end``, ``fraction``, ``angle_deg`` (see
+        :func:`anisotropy_run`). ``None`` keeps the preset's value.
 
     Returns ``{"planar": ..., "high_dim": ..., "speedup": min of the two speed-ups}``.
 
@@ -292,20 +336,21 @@ def anisotropy_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     >>> sorted(res)
     ['high_dim', 'planar', 'speedup']
     """
-    n_neurons = _pick(n_neurons, quick, 12, 6)
-    n_samples = _pick(n_samples, quick, 256, 128)
-    dim = check_positive_int(_pick(dim, quick, 8, 6), "dim")
+    _, config = resolve_preset(ANISOTROPY_PRESETS, size, quick,
+                               {k: v for k, v in overrides.items() if v is not None},
+                               "anisotropy_experiment")
+    dim = check_positive_int(config.pop("dim"), "dim")
     if dim < 3:
         raise ValueError(f"dim must be >= 3 (the 2-D case is the planar run), got {dim}")
-    minor = check_positive_scalar(minor_variance, "minor_variance")
+    minor = check_positive_scalar(config.pop("minor_variance"), "minor_variance")
     if minor >= 1:
         raise ValueError(f"minor_variance must be < 1 (the significant variance), got {minor}")
+    planar_spectrum = config.pop("planar_spectrum")
     gen = np.random.default_rng(check_seed(seed))
     seeds = gen.integers(0, 2**63 - 1, size=2)
-    common = dict(n_neurons=n_neurons, n_samples=n_samples, learning_rate=learning_rate,
-                  t_end=t_end, fraction=fraction, angle_deg=angle_deg, progress=progress)
-    planar = anisotropy_run(planar_spectrum, seed=int(seeds[0]), **common)
-    high = anisotropy_run([1.0] + [minor] * (dim - 1), seed=int(seeds[1]), **common)
+    planar = anisotropy_run(planar_spectrum, seed=int(seeds[0]), progress=progress, **config)
+    high = anisotropy_run([1.0] + [minor] * (dim - 1), seed=int(seeds[1]), progress=progress,
+                          **config)
     ups = [r["speedup"] for r in (planar, high)]
     return {"planar": planar, "high_dim": high,
             "speedup": None if any(u is None for u in ups) else float(min(ups))}
@@ -447,12 +492,28 @@ def _train_first_layer(ds, W0: NDArray, a: NDArray, learning_rate: float,
     return losses
 
 
+#: Sizes of :func:`magnitude_experiment`.
+MAGNITUDE_PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"c_values": np.geomspace(0.1, 10.0, 7), "radii": np.geomspace(0.1, 10.0, 9),
+              "dim": 4, "width": 6, "n_samples": 128, "learning_rate": 0.01,
+              "ensemble_radii": (0.5, 1.0, 2.0), "ensemble_learning_rate": 2.0,
+              "ensemble_steps": 60},
+    "full": {"c_values": np.geomspace(0.1, 10.0, 13), "radii": np.geomspace(0.1, 10.0, 17),
+             "dim": 4, "width": 6, "n_samples": 512, "learning_rate": 0.01,
+             "ensemble_radii": (0.5, 1.0, 2.0), "ensemble_learning_rate": 2.0,
+             "ensemble_steps": 150},
+}
+
+
+def _positive_values(values: ArrayLike, name: str) -> NDArray:
+    arr = as_float_array(values, name, min_ndim=1, max_ndim=1)
+    if np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0, the smallest is {arr.min()}")
+    return arr
+
+
 def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
-                         c_values: ArrayLike | None = None, radii: ArrayLike | None = None,
-                         dim: int = 4, width: int = 6, n_samples: int | None = None,
-                         learning_rate: float = 0.01, ensemble_radii: ArrayLike = (0.5, 1.0, 2.0),
-                         ensemble_learning_rate: float = 2.0,
-                         ensemble_steps: int | None = None) -> dict[str, Any]:
+                         size: str | None = None, **overrides: Any) -> dict[str, Any]:
     r"""Figure 2: speed against magnitude, with and without BN (Section 4.2).
 
     Three measurements on a teacher data set with anisotropic covariance:
@@ -474,6 +535,18 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
        steps with ``ensemble_learning_rate``, and compared with radius 1 trained with
        ``ensemble_learning_rate / r**2``.
 
+    Parameters
+    ----------
+    quick, size
+        The preset of :data:`MAGNITUDE_PRESETS` (``size``, default ``"quick"`` with
+        ``quick`` else ``"full"``).
+    seed : int
+    progress : bool
+    **overrides
+        Settings of the preset to change: ``c_values``, ``radii``, ``dim``, ``width``,
+        ``n_samples``, ``learning_rate``, ``ensemble_radii``, ``ensemble_learning_rate``,
+        ``ensemble_steps``. ``None`` keeps the preset's value.
+
     Returns
     -------
     dict
@@ -492,27 +565,30 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
     >>> round(res["cases"]["vanilla/relu"]["slope_euclidean"], 6) + 0.0
     0.0
     """
+    _, c = resolve_preset(MAGNITUDE_PRESETS, size, quick,
+                          {k: v for k, v in overrides.items() if v is not None},
+                          "magnitude_experiment")
     gen = np.random.default_rng(check_seed(seed))
-    cs = as_float_array(_pick(c_values, quick, np.geomspace(0.1, 10.0, 13),
-                              np.geomspace(0.1, 10.0, 7)), "c_values", min_ndim=1, max_ndim=1)
-    if np.any(cs <= 0):
-        raise ValueError(f"c_values must be > 0, the smallest is {cs.min()}")
-    rs = as_float_array(_pick(radii, quick, np.geomspace(0.1, 10.0, 17),
-                              np.geomspace(0.1, 10.0, 9)), "radii", min_ndim=1, max_ndim=1)
-    if np.any(rs <= 0):
-        raise ValueError(f"radii must be > 0, the smallest is {rs.min()}")
-    ens_r = as_float_array(ensemble_radii, "ensemble_radii", min_ndim=1, max_ndim=1)
-    if np.any(ens_r <= 0):
-        raise ValueError(f"ensemble_radii must be > 0, the smallest is {ens_r.min()}")
-    dim = check_positive_int(dim, "dim")
-    width = check_positive_int(width, "width")
-    n = check_positive_int(_pick(n_samples, quick, 512, 128), "n_samples")
-    eta = check_positive_scalar(learning_rate, "learning_rate")
-    eta_ens = check_positive_scalar(ensemble_learning_rate, "ensemble_learning_rate")
-    n_ens = check_positive_int(_pick(ensemble_steps, quick, 150, 60), "ensemble_steps")
+    cs = _positive_values(c["c_values"], "c_values")
+    rs = _positive_values(c["radii"], "radii")
+    ens_r = _positive_values(c["ensemble_radii"], "ensemble_radii")
+    dim = check_positive_int(c["dim"], "dim")
+    width, n = c["width"], c["n_samples"]  # checked by resolve_preset
+    eta = check_positive_scalar(c["learning_rate"], "learning_rate")
+    eta_ens = check_positive_scalar(c["ensemble_learning_rate"], "ensemble_learning_rate")
+    n_ens = check_positive_int(c["ensemble_steps"], "ensemble_steps")
     ds = make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+    cases = _speed_ratios(ds, cs, width, gen, progress)
+    steps = _effective_steps(ds, rs, eta, gen)
+    ensemble = _radius_ensemble(ds, ens_r, eta_ens, n_ens, width, gen, progress)
+    return {"dim": dim, "width": width, "n_samples": n, "c_values": cs, "cases": cases,
+            **steps, "ensemble": ensemble}
 
-    # 1. speed ratios of c*w to w in one network.
+
+def _speed_ratios(ds, cs: NDArray, width: int, gen: np.random.Generator,
+                  progress: bool) -> dict[str, dict[str, Any]]:
+    """Speed ratios of c*w to w in one network, for each case of MAGNITUDE_CASES."""
+    dim = ds.X.shape[1]
     base_W = gen.standard_normal((width, dim))
     base_a = gen.standard_normal(width)
     w = gen.standard_normal(dim)
@@ -539,42 +615,41 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
             entry["max_rel_error_euclidean"] = float(np.max(np.abs(r_euc / cs**p_euc - 1.0)))
             entry["max_rel_error_angular"] = float(np.max(np.abs(r_ang / cs**p_ang - 1.0)))
         cases[f"{network}/{act}"] = entry
+    return cases
 
-    # 2. effective step size of each radius after one GD step.
-    dirs = gen.standard_normal((rs.shape[0], dim))
+
+def _effective_steps(ds, rs: NDArray, eta: float, gen: np.random.Generator) -> dict[str, Any]:
+    """The angle each radius turns in one GD step, per unit of ``eta * K`` (predicted 1/r^2)."""
+    dirs = gen.standard_normal((rs.shape[0], ds.X.shape[1]))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     a_r = gen.standard_normal(rs.shape[0])
     Wr = rs[:, None] * dirs
     grad = bn_loss_and_gradients(ds.X, ds.y, Wr, a_r, ds.cov, "tanh").grad_w
     K = rs * np.linalg.norm(grad, axis=1)
     W1 = Wr - eta * grad
-    along = np.sum(W1 * dirs, axis=1)
-    across = _tangential_norm(dirs, W1)
-    turned = np.arctan2(across, along)
+    turned = np.arctan2(_tangential_norm(dirs, W1), np.sum(W1 * dirs, axis=1))
     eff = turned / (eta * K)
     exact = np.arctan(eta * K / rs**2) / (eta * K)
+    return {"radii": rs, "learning_rate": eta, "unit_radius_gradient": K,
+            "effective_step": eff, "effective_step_exact": exact,
+            "effective_step_slope": _loglog_slope(rs, eff),
+            "effective_step_max_rel_error": float(np.max(np.abs(eff / exact - 1.0)))}
 
-    # 3. radii as an ensemble of learning rates: same function, different speeds.
-    Wn = gen.standard_normal((width, dim))
+
+def _radius_ensemble(ds, radii: NDArray, eta: float, n_steps: int, width: int,
+                     gen: np.random.Generator, progress: bool) -> dict[str, Any]:
+    """Radii as learning rates: radius r with eta against radius 1 with eta / r^2."""
+    Wn = gen.standard_normal((width, ds.X.shape[1]))
     Wn /= np.linalg.norm(Wn, axis=1, keepdims=True)
     an = gen.standard_normal(width)
-
     curves, reference, gaps = [], [], []
-    for r in tqdm(ens_r, desc="4.2 radii as learning rates", disable=not progress,
+    for r in tqdm(radii, desc="4.2 radii as learning rates", disable=not progress,
                   leave=False):
-        curves.append(_train_first_layer(ds, r * Wn, an, eta_ens, n_ens))
-        reference.append(_train_first_layer(ds, Wn, an, eta_ens / r**2, n_ens))
+        curves.append(_train_first_layer(ds, r * Wn, an, eta, n_steps))
+        reference.append(_train_first_layer(ds, Wn, an, eta / r**2, n_steps))
         gaps.append(float(np.max(np.abs(curves[-1] - reference[-1]) / reference[-1])))
-    return {
-        "dim": dim, "width": width, "n_samples": n, "c_values": cs, "cases": cases,
-        "radii": rs, "learning_rate": eta, "unit_radius_gradient": K,
-        "effective_step": eff, "effective_step_exact": exact,
-        "effective_step_slope": _loglog_slope(rs, eff),
-        "effective_step_max_rel_error": float(np.max(np.abs(eff / exact - 1.0))),
-        "ensemble": {"radii": ens_r, "learning_rate": eta_ens, "steps": n_ens,
-                     "loss": np.array(curves), "loss_radius1_scaled_rate": np.array(reference),
-                     "max_rel_gap": float(max(gaps))},
-    }
+    return {"radii": radii, "learning_rate": eta, "steps": n_steps, "loss": np.array(curves),
+            "loss_radius1_scaled_rate": np.array(reference), "max_rel_gap": float(max(gaps))}
 
 
 def magnitude_claim(result: dict[str, Any], tolerance: float = IDENTITY_TOLERANCE
@@ -683,12 +758,19 @@ def plot_magnitude(result: dict[str, Any], path: str | os.PathLike) -> Path:
 # 4.3 first-step amplification
 
 
+#: Sizes of :func:`first_step_experiment`.
+FIRST_STEP_PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"norms": np.geomspace(1e-4, 10.0, 21), "learning_rate": 1.0, "dim": 4,
+              "width": 8, "n_samples": 128, "n_steps": 8,
+              "trajectory_norms": (1e-4, 1e-2, 1.0, 10.0)},
+    "full": {"norms": np.geomspace(1e-4, 10.0, 51), "learning_rate": 1.0, "dim": 4,
+             "width": 8, "n_samples": 512, "n_steps": 8,
+             "trajectory_norms": (1e-4, 1e-2, 1.0, 10.0)},
+}
+
+
 def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
-                          norms: ArrayLike | None = None, learning_rate: float = 1.0,
-                          dim: int = 4, width: int = 8, n_samples: int | None = None,
-                          n_steps: int = 8,
-                          trajectory_norms: ArrayLike = (1e-4, 1e-2, 1.0, 10.0)
-                          ) -> dict[str, Any]:
+                          size: str | None = None, **overrides: Any) -> dict[str, Any]:
     r"""Figure 3: the norm after one GD step against the initial norm (Section 4.3).
 
     A BN network of ``width`` neurons on a teacher data set is scaled so that every
@@ -699,6 +781,17 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     :math:`s = \sqrt{\eta K}` where it equals the floor :math:`\sqrt{2\eta K}`. Then
     ``n_steps`` further steps from the radii in ``trajectory_norms`` show that after
     the first step every neuron is large enough for stable dynamics.
+
+    Parameters
+    ----------
+    quick, size
+        The preset of :data:`FIRST_STEP_PRESETS` (``size``, default ``"quick"`` with
+        ``quick`` else ``"full"``).
+    seed : int
+    progress : bool
+    **overrides
+        Settings of the preset to change: ``norms``, ``learning_rate``, ``dim``, ``width``,
+        ``n_samples``, ``n_steps``, ``trajectory_norms``. ``None`` keeps the preset's value.
 
     Returns
     -------
@@ -716,20 +809,16 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     >>> bool(res["max_rel_error"] < 1e-9 and res["min_ratio_to_floor"] >= 1 - 1e-12)
     True
     """
+    _, c = resolve_preset(FIRST_STEP_PRESETS, size, quick,
+                          {k: v for k, v in overrides.items() if v is not None},
+                          "first_step_experiment")
     gen = np.random.default_rng(check_seed(seed))
-    ss = as_float_array(_pick(norms, quick, np.geomspace(1e-4, 10.0, 51),
-                              np.geomspace(1e-4, 10.0, 21)), "norms", min_ndim=1, max_ndim=1)
-    if np.any(ss <= 0):
-        raise ValueError(f"norms must be > 0, the smallest is {ss.min()}")
-    ss = np.sort(ss)
-    eta = check_positive_scalar(learning_rate, "learning_rate")
-    dim = check_positive_int(dim, "dim")
-    width = check_positive_int(width, "width")
-    n = check_positive_int(_pick(n_samples, quick, 512, 128), "n_samples")
-    n_steps = check_positive_int(n_steps, "n_steps")
-    traj_s = as_float_array(trajectory_norms, "trajectory_norms", min_ndim=1, max_ndim=1)
-    if np.any(traj_s <= 0):
-        raise ValueError(f"trajectory_norms must be > 0, the smallest is {traj_s.min()}")
+    ss = np.sort(_positive_values(c["norms"], "norms"))
+    eta = check_positive_scalar(c["learning_rate"], "learning_rate")
+    dim = check_positive_int(c["dim"], "dim")
+    width, n = c["width"], c["n_samples"]  # checked by resolve_preset
+    n_steps = check_positive_int(c["n_steps"], "n_steps")
+    traj_s = _positive_values(c["trajectory_norms"], "trajectory_norms")
     ds = make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
     dirs = gen.standard_normal((width, dim))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)

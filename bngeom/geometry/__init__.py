@@ -17,6 +17,11 @@ loops whose input is known to be valid; by default points must lie on
 :math:`N_\Sigma` and tangent vectors in :math:`T_u N_\Sigma` (relative tolerance
 1e-6), and anything else raises ``ValueError``.
 
+``cov`` is checked (symmetric positive definite) once: pass an :class:`NSigma` built from it,
+which every function accepts in place of ``cov`` unchecked, or pass the same array again
+(the last few checked arrays are remembered, and compared in O(d^2)). Per-call checks of
+points and vectors are linear in the batch.
+
 Examples
 --------
 >>> import numpy as np
@@ -38,10 +43,10 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from bngeom._covariance import NSigma, checked_covariance
 from bngeom._validation import (
     as_float_array,
     as_generator,
-    check_covariance,
     check_dimension,
     check_on_manifold,
     check_positive_int,
@@ -52,6 +57,7 @@ from bngeom._validation import (
 )
 
 __all__ = [
+    "NSigma",
     "cometric_matrix",
     "metric_matrix",
     "oblique_projection",
@@ -86,8 +92,10 @@ FUSED_MIN_POINTS = 4096
 # argument handling
 
 
-def _cov(cov: ArrayLike, validate: bool) -> NDArray:
-    return check_covariance(cov) if validate else np.asarray(cov)
+def _cov(cov: ArrayLike | NSigma, validate: bool) -> NDArray:
+    if isinstance(cov, NSigma):
+        return cov.cov
+    return checked_covariance(cov) if validate else np.asarray(cov)
 
 
 def _point(u: ArrayLike, cov: NDArray, validate: bool, name: str = "base_point", *,
@@ -380,7 +388,7 @@ def belongs(point: ArrayLike, cov: ArrayLike, *, atol: float = 1e-8) -> NDArray:
     >>> belongs(np.array([[1.0, 0.0], [2.0, 0.0]]), np.eye(2)).tolist()
     [True, False]
     """
-    cov = check_covariance(cov)
+    cov = checked_covariance(cov)
     u = as_float_array(point, "point", min_ndim=1)
     if u.shape[-1] != cov.shape[0]:
         return np.zeros(u.shape[:-1], dtype=bool)
@@ -421,7 +429,7 @@ def is_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
     >>> is_tangent(np.array([1.0, 0.0]), np.array([[0.0, 1.0], [1.0, 0.0]]), np.eye(2)).tolist()
     [True, False]
     """
-    cov = check_covariance(cov)
+    cov = checked_covariance(cov)
     u = as_float_array(base_point, "base_point", min_ndim=1)
     v = as_float_array(vector, "vector", min_ndim=1)
     check_dimension(u, cov.shape[0], "base_point")
@@ -1187,7 +1195,7 @@ def random_point(cov: ArrayLike, n_samples: int | None = None,
     >>> bool(np.allclose(np.einsum("ni,ij,nj->n", u, cov, u), 1.0))
     True
     """
-    cov = check_covariance(cov)
+    cov = checked_covariance(cov)
     shape = (cov.shape[0],) if n_samples is None else (_n(n_samples), cov.shape[0])
     w = as_generator(rng).standard_normal(shape)
     return _to_manifold(w, cov)
@@ -1236,7 +1244,7 @@ def random_tangent_vector(base_point: ArrayLike, cov: ArrayLike,
     >>> bool(np.allclose(np.einsum("ni,ij,nj->n", xi, cov, u), 0.0))
     True
     """
-    cov = check_covariance(cov)
+    cov = checked_covariance(cov)
     u, cov_u = _point(base_point, cov, True)
     x, n = _unit(u)
     scale = check_radius(scale, "scale", leading=u.shape)   # finite, > 0, broadcasts

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bngeom._validation import as_float_array, check_covariance, check_dimension
+from bngeom._covariance import checked_covariance
+from bngeom._validation import as_float_array, check_dimension
 
 __all__ = [
     "covariance_norm",
@@ -58,7 +59,7 @@ def covariance_norm(w: ArrayLike, cov: ArrayLike) -> NDArray:
     >>> float(covariance_norm(np.array([1.0, 0.0]), np.diag([4.0, 1.0])))
     2.0
     """
-    cov = check_covariance(cov)
+    cov = checked_covariance(cov)
     w = as_float_array(w, "w", min_ndim=1)
     check_dimension(w, cov.shape[0], "w")
     return np.sqrt(np.einsum("...i,...i->...", w @ cov, w))
@@ -100,7 +101,7 @@ def normalize_to_manifold(w: ArrayLike, cov: ArrayLike) -> NDArray:
     >>> u.tolist()
     [[0.5, 0.0]]
     """
-    cov = check_covariance(cov)
+    cov = checked_covariance(cov)
     w = _points(w, "w", cov)
     return w / np.sqrt(np.einsum("...i,...i->...", w @ cov, w))[..., None]
 
@@ -131,7 +132,7 @@ def sphere_to_manifold_differential(w: ArrayLike, tangent_vec: ArrayLike,
     >>> sphere_to_manifold_differential([1.0, 0.0], [0.0, 1.0], np.diag([4.0, 1.0])).tolist()
     [0.0, 0.5]
     """
-    cov = check_covariance(cov)
+    cov = checked_covariance(cov)
     w = _points(w, "w", cov)
     zeta = as_float_array(tangent_vec, "tangent_vec", min_ndim=1)
     check_dimension(zeta, cov.shape[0], "tangent_vec")

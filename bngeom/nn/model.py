@@ -48,9 +48,9 @@ from autograd.tracer import Box
 from numpy.typing import ArrayLike, NDArray
 
 from bngeom import _parallel
+from bngeom._covariance import checked_covariance
 from bngeom._validation import (
     as_float_array,
-    check_covariance,
     check_dimension,
     check_positive_scalar,
 )
@@ -263,7 +263,7 @@ def bn_forward(X: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLike,
     [1.0, 2.0]
     """
     act = get_activation(activation)
-    cov = check_covariance(cov)
+    cov = checked_covariance(cov)
     X, _ = _check_data(X, None, cov.shape[0])
     W, a = _check_params(W, a, cov.shape[0], "W")
     return _forward_blocked(X, normalize_to_manifold(W, cov), a, act,
@@ -305,7 +305,7 @@ def bn_loss(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLi
     ...               np.eye(2), "relu"))
     0.5
     """
-    cov = check_covariance(cov)
+    cov = checked_covariance(cov)
     X, y = _check_data(X, y, cov.shape[0])
     W, a = _check_params(W, a, cov.shape[0], "W")
     return vanilla_loss(X, y, normalize_to_manifold(W, cov), a, activation, loss)
@@ -436,7 +436,7 @@ def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike, *,
     [[0.0, 0.5]]
     """
     if validate:
-        cov = check_covariance(cov)
+        cov = checked_covariance(cov)
         W = _check_weights(W, cov.shape[0], "W")
         grad_u = as_float_array(grad_u, "grad_u", min_ndim=2, max_ndim=2)
         if grad_u.shape != W.shape:
@@ -476,7 +476,7 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
     act, lo = get_activation(activation), get_loss(loss)
     dtype = _precision_dtype(precision)
     if validate:
-        cov = check_covariance(cov)
+        cov = checked_covariance(cov)
         X, y = _check_data(X, y, cov.shape[0])
         W, a = _check_params(W, a, cov.shape[0], "W")
     backend = _choose_backend(backend, act, lo, np.shape(X)[0] * np.shape(W)[0])
