@@ -1,0 +1,270 @@
+"""MkDocs hooks of the docs site (``mkdocs.yml``): the API reference and a nav nothing falls out of.
+
+* **API reference pages are generated**, one per public module of ``bngeom`` (no ``_`` in its
+  dotted name, not one of the 0.1 alias modules), as ``reference/<module>.md`` holding a
+  mkdocstrings ``::: <module>`` directive restricted to the names the module defines and
+  exports (``__all__``); names it re-exports link to the module that documents them. A new
+  module gets its page without any edit.
+* **No page is left out of the nav**: a page of ``docs/`` that ``mkdocs.yml``'s ``nav`` does
+  not list is appended to the section ``Tutorials`` (``tutorial*.md``) or ``Guides`` (any
+  other page), with an INFO line saying so; list it in ``nav`` to choose its place and title.
+* :class:`RstToMarkdown`, a griffe extension (``mkdocs.yml``, mkdocstrings ``extensions``),
+  turns the reStructuredText roles of the docstrings into Markdown: ``:math:`x``` into
+  ``\\(x\\)`` (MathJax), ``.. math::`` into a display block, ``:func:`f``` (and ``:class:``,
+  ``:mod:``, ``:meth:``, ``:attr:``, ``:data:``, ``:obj:``) into code linked to ``f``'s
+  reference entry when there is one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import griffe
+from mkdocs.structure.files import File, Files
+
+ROOT = Path(__file__).resolve().parent
+PACKAGE = "bngeom"
+REFERENCE_DIR = "reference"
+REFERENCE_SECTION = "API reference"
+TUTORIAL_SECTION = "Tutorials"
+OTHER_SECTION = "Guides"
+# Subpackages in the order of the layers (docs/architecture.md); others follow, sorted.
+LAYER_ORDER = ("geometry", "nn", "adapters", "dynamics", "wasserstein", "experiments",
+               "testing", "cli")
+# A 0.1 import path replaces itself in sys.modules by the moved module (see conftest.py).
+ALIAS_MARKER = "sys.modules[__name__] ="
+
+log = logging.getLogger("mkdocs.hooks.bngeom")
+
+
+# ---------------------------------------------------------------- the reference pages
+
+
+def _is_alias_module(module: griffe.Module) -> bool:
+    path = module.filepath
+    return isinstance(path, Path) and ALIAS_MARKER in path.read_text(encoding="utf-8")
+
+
+def _walk(module: griffe.Module) -> list[griffe.Module]:
+    found = [module]
+    for sub in module.modules.values():
+        if sub.is_alias or sub.name.startswith("_") or _is_alias_module(sub):
+            continue
+        found.extend(_walk(sub))
+    return found
+
+
+def _sort_key(path: str) -> tuple[int, str]:
+    parts = path.split(".")
+    if len(parts) == 1:
+        return (-1, path)
+    rank = LAYER_ORDER.index(parts[1]) if parts[1] in LAYER_ORDER else len(LAYER_ORDER)
+    return (rank, path)
+
+
+def public_modules() -> list[griffe.Module]:
+    """The public modules of the package, parent before children, in the order of the layers."""
+    package = griffe.load(PACKAGE, search_paths=[str(ROOT)], resolve_aliases=False)
+    return sorted(_walk(package), key=lambda m: _sort_key(m.path))
+
+
+def _exports(module: griffe.Module) -> list[str]:
+    """The names the module exports: ``__all__`` if it has one, else its public members.
+
+    An ``__all__`` that is computed (``__all__ = list(other.__all__)`` after a wildcard
+    import) reads as empty statically; the wildcard's public names stand for it then.
+    """
+    exports = [name for name in module.exports or () if isinstance(name, str)]
+    if module.exports is None or (not exports and _has_wildcard_import(module)):
+        return [name for name in module.members if not name.startswith("_")]
+    return [name for name in exports if name in module.members]
+
+
+def _has_wildcard_import(module: griffe.Module) -> bool:
+    path = module.filepath
+    return isinstance(path, Path) and " import *" in path.read_text(encoding="utf-8")
+
+
+def _own_and_reexported(module: griffe.Module) -> tuple[list[str], list[tuple[str, str]]]:
+    own, reexported = [], []
+    for name in _exports(module):
+        member = module.members[name]
+        if member.is_alias:
+            reexported.append((name, _final_target(module, member.target_path)))
+        elif not member.is_module:
+            own.append(name)
+    return own, reexported
+
+
+def _final_target(module: griffe.Module, path: str) -> str:
+    """Follow a chain of re-exports (``a.X`` imports ``b.X``, which imports ``c.X``) to its end."""
+    root = module
+    while root.parent is not None:
+        root = root.parent
+    for _ in range(16):
+        head, _, rest = path.partition(".")
+        try:
+            obj = root[rest] if head == root.name and rest else None
+        except (KeyError, griffe.AliasResolutionError):
+            return path
+        if obj is None or not obj.is_alias:
+            return path
+        path = obj.target_path
+    return path
+
+
+def documented_paths(modules: list[griffe.Module]) -> set[str]:
+    """Dotted paths of every object that a reference page renders."""
+    paths = {m.path for m in modules}
+    for module in modules:
+        paths.update(f"{module.path}.{name}" for name in _own_and_reexported(module)[0])
+    return paths
+
+
+def page_markdown(module: griffe.Module, documented: set[str]) -> str:
+    """The Markdown of ``module``'s reference page."""
+    own, reexported = _own_and_reexported(module)
+    lines = [f"# `{module.path}`", "", f"::: {module.path}", "    options:"]
+    if own:
+        lines += ["      members:", *(f"        - {name}" for name in own)]
+    else:
+        lines.append("      members: false")
+    if module.path == PACKAGE:
+        lines += ["", "Every name `bngeom` exports is documented in the module that defines it;",
+                  "the [API overview](../api.md) lists them one line each."]
+    elif reexported:
+        links = [f"[`{name}`][{target}]" if target in documented else f"`{name}` (`{target}`)"
+                 for name, target in reexported]
+        lines += ["", "Also exported here, documented where defined: " + ", ".join(links) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def reference_nav(modules: list[griffe.Module]) -> list[Any]:
+    """Nav entries of the reference pages: one subsection per subpackage with submodules."""
+    groups: dict[str, list[str]] = {}
+    for module in modules:
+        groups.setdefault(".".join(module.path.split(".")[:2]), []).append(module.path)
+    entries: list[Any] = []
+    for group, paths in groups.items():
+        pages = [{path: f"{REFERENCE_DIR}/{path}.md"} for path in paths]
+        entries.append({group: pages} if len(pages) > 1 else pages[0])
+    return entries
+
+
+# ---------------------------------------------------------------- the nav
+
+
+def _nav_pages(nav: Any) -> set[str]:
+    if isinstance(nav, str):
+        return {nav}
+    if isinstance(nav, dict):
+        return set().union(*(_nav_pages(v) for v in nav.values()))
+    if isinstance(nav, list):
+        return set().union(*(_nav_pages(v) for v in nav)) if nav else set()
+    return set()
+
+
+def _section(nav: list[Any], title: str) -> list[Any]:
+    for entry in nav:
+        if isinstance(entry, dict) and title in entry and isinstance(entry[title], list):
+            return entry[title]
+    nav.append({title: []})
+    return nav[-1][title]
+
+
+def on_config(config: Any) -> Any:
+    """Add the reference pages to the nav and append every page the nav leaves out."""
+    nav = config["nav"]
+    if nav is None:  # no explicit nav: MkDocs lists every page itself
+        return config
+    modules = public_modules()
+    listed = _nav_pages(nav)
+    _section(nav, REFERENCE_SECTION).extend(reference_nav(modules))
+    docs = Path(config["docs_dir"])
+    for path in sorted(docs.rglob("*.md")):
+        page = path.relative_to(docs).as_posix()
+        if page in listed or page.startswith(REFERENCE_DIR + "/"):
+            continue
+        title = TUTORIAL_SECTION if path.stem.startswith("tutorial") else OTHER_SECTION
+        log.info("docs/%s is not in the nav of mkdocs.yml: listed under %r", page, title)
+        _section(nav, title).append(page)
+    return config
+
+
+def on_files(files: Files, config: Any) -> Files:
+    """Generate ``reference/<module>.md`` for every public module."""
+    modules = public_modules()
+    documented = documented_paths(modules)
+    for module in modules:
+        src = f"{REFERENCE_DIR}/{module.path}.md"
+        if files.get_file_from_path(src) is None:
+            files.append(File.generated(config, src, content=page_markdown(module, documented)))
+    return files
+
+
+# ---------------------------------------------------------------- docstrings: rST -> Markdown
+
+_ROLE = re.compile(r":(math|func|class|mod|meth|attr|data|obj|exc):`([^`]+)`")
+_DIRECTIVE = re.compile(r"^([ \t]*)\.\. math::[ \t]*(.*)$")
+
+
+def _xref(kind: str, target: str, scope: str) -> str:
+    target = target.strip()
+    shown = target.lstrip("~")
+    if target.startswith("~"):
+        shown = shown.rsplit(".", 1)[-1]
+    ident = target.lstrip("~")
+    if not ident.startswith(PACKAGE + ".") and ident != PACKAGE:
+        ident = f"{scope}.{ident}"
+    code = f"<code>{shown}</code>"
+    return f'<autoref identifier="{ident}" optional>{code}</autoref>'
+
+
+def _display_math(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = _DIRECTIVE.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent, body = match.group(1), [match.group(2)]
+        i += 1
+        while i < len(lines) and lines[i].strip():
+            body.append(lines[i].strip())
+            i += 1
+        out += ["", f"{indent}\\[", *(f"{indent}{b}" for b in body if b), f"{indent}\\]", ""]
+    return out
+
+
+def rst_to_markdown(text: str, scope: str) -> str:
+    """Docstring ``text`` with its rST math and cross-reference roles as Markdown.
+
+    ``scope`` is the dotted path of the module that holds the docstring: relative names
+    (``:func:`exp```) are looked up there.
+    """
+    text = "\n".join(_display_math(text.split("\n")))
+
+    def role(match: re.Match[str]) -> str:
+        kind, body = match.group(1), match.group(2)
+        return f"\\({body}\\)" if kind == "math" else _xref(kind, body, scope)
+
+    return _ROLE.sub(role, text)
+
+
+def _module_path(obj: griffe.Object) -> str:
+    while not obj.is_module and obj.parent is not None:
+        obj = obj.parent
+    return obj.path
+
+
+class RstToMarkdown(griffe.Extension):
+    """Griffe extension: rewrite every docstring of the package with :func:`rst_to_markdown`."""
+
+    def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        if obj.docstring is not None and obj.path.split(".")[0] == PACKAGE:
+            obj.docstring.value = rst_to_markdown(obj.docstring.value, _module_path(obj))
