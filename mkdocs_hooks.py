@@ -6,8 +6,11 @@
   exports (``__all__``); names it re-exports link to the module that documents them. A new
   module gets its page without any edit.
 * **No page is left out of the nav**: a page of ``docs/`` that ``mkdocs.yml``'s ``nav`` does
-  not list is appended to the section ``Tutorials`` (``tutorial*.md``) or ``Guides`` (any
-  other page), with an INFO line saying so; list it in ``nav`` to choose its place and title.
+  not list is appended to the section ``Tutorials`` (``tutorial*.md``), ``API reference``
+  (``reference/*.md``) or ``Guides`` (any other page), with an INFO line saying so; list it in
+  ``nav`` to choose its place and title.
+* **Links to files outside ``docs/``** (``../README.md``, ``../examples/x.py``), which work on
+  GitHub but have no page on the site, are shown as the file's path.
 * :class:`RstToMarkdown`, a griffe extension (``mkdocs.yml``, mkdocstrings ``extensions``),
   turns the reStructuredText roles of the docstrings into Markdown: ``:math:`x``` into
   ``\\(x\\)`` (MathJax), ``.. math::`` into a display block, ``:func:`f``` (and ``:class:``,
@@ -17,6 +20,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 from pathlib import Path
@@ -72,15 +76,27 @@ def public_modules() -> list[griffe.Module]:
 
 
 def _exports(module: griffe.Module) -> list[str]:
-    """The names the module exports: ``__all__`` if it has one, else its public members.
+    """The names the module exports: its ``__all__`` if it has one, else its public members.
 
-    An ``__all__`` that is computed (``__all__ = list(other.__all__)`` after a wildcard
-    import) reads as empty statically; the wildcard's public names stand for it then.
+    A starred literal in ``__all__`` (``[..., *_LAZY]`` with ``_LAZY`` a dict or list) is
+    expanded. An ``__all__`` that is computed (``__all__ = list(other.__all__)`` after a
+    wildcard import) reads as empty statically; the wildcard's public names stand for it then.
     """
-    exports = [name for name in module.exports or () if isinstance(name, str)]
-    if module.exports is None or (not exports and _has_wildcard_import(module)):
+    names: list[str] = []
+    for item in module.exports or ():
+        names.extend([item] if isinstance(item, str) else _literal_names(module, item))
+    if module.exports is None or (not names and _has_wildcard_import(module)):
         return [name for name in module.members if not name.startswith("_")]
-    return [name for name in exports if name in module.members]
+    return names
+
+
+def _literal_names(module: griffe.Module, item: Any) -> list[str]:
+    member = module.members.get(getattr(item, "name", ""))
+    try:
+        value = ast.literal_eval(str(member.value)) if member is not None else ()
+    except (ValueError, SyntaxError, AttributeError):
+        return []
+    return [name for name in value if isinstance(name, str)]
 
 
 def _has_wildcard_import(module: griffe.Module) -> bool:
@@ -88,15 +104,11 @@ def _has_wildcard_import(module: griffe.Module) -> bool:
     return isinstance(path, Path) and " import *" in path.read_text(encoding="utf-8")
 
 
-def _own_and_reexported(module: griffe.Module) -> tuple[list[str], list[tuple[str, str]]]:
-    own, reexported = [], []
-    for name in _exports(module):
-        member = module.members[name]
-        if member.is_alias:
-            reexported.append((name, _final_target(module, member.target_path)))
-        elif not member.is_module:
-            own.append(name)
-    return own, reexported
+def _own(module: griffe.Module) -> list[str]:
+    """Exported names the module defines itself (not imported, not submodules)."""
+    members = module.members
+    return [name for name in _exports(module)
+            if name in members and not members[name].is_alias and not members[name].is_module]
 
 
 def _final_target(module: griffe.Module, path: str) -> str:
@@ -116,29 +128,61 @@ def _final_target(module: griffe.Module, path: str) -> str:
     return path
 
 
-def documented_paths(modules: list[griffe.Module]) -> set[str]:
-    """Dotted paths of every object that a reference page renders."""
-    paths = {m.path for m in modules}
-    for module in modules:
-        paths.update(f"{module.path}.{name}" for name in _own_and_reexported(module)[0])
-    return paths
+def documented_objects(modules: list[griffe.Module]) -> dict[str, griffe.Object]:
+    """Every object a reference page renders, by dotted path (the modules' own exports)."""
+    return {f"{m.path}.{name}": m.members[name] for m in modules for name in _own(m)}
 
 
-def page_markdown(module: griffe.Module, documented: set[str]) -> str:
+def _reexported(module: griffe.Module, documented: dict[str, griffe.Object]
+                ) -> list[tuple[str, str | None]]:
+    """Exported names defined elsewhere, with the path of their documentation (or None).
+
+    A name exported lazily (no import statement to follow) is looked up by name among the
+    documented objects; it is linked when exactly one module defines it.
+    """
+    by_name: dict[str, list[str]] = {}
+    for path in documented:
+        by_name.setdefault(path.rsplit(".", 1)[1], []).append(path)
+    found: list[tuple[str, str | None]] = []
+    for name in _exports(module):
+        member = module.members.get(name)
+        if member is not None and not member.is_alias:
+            continue  # its own object, or a submodule
+        if member is not None:
+            target = _final_target(module, member.target_path)
+        else:
+            candidates = by_name.get(name, [])
+            target = candidates[0] if len(candidates) == 1 else None
+        found.append((name, target if target in documented else None))
+    return found
+
+
+def _summary(obj: griffe.Object) -> str:
+    """The first paragraph of ``obj``'s docstring on one line, as Markdown."""
+    if obj.docstring is None:
+        return ""
+    first = " ".join(obj.docstring.value.strip().split("\n\n")[0].split())
+    return rst_to_markdown(first, _module_path(obj))
+
+
+def page_markdown(module: griffe.Module, documented: dict[str, griffe.Object]) -> str:
     """The Markdown of ``module``'s reference page."""
-    own, reexported = _own_and_reexported(module)
+    own = _own(module)
     lines = [f"# `{module.path}`", "", f"::: {module.path}", "    options:"]
     if own:
         lines += ["      members:", *(f"        - {name}" for name in own)]
     else:
         lines.append("      members: false")
-    if module.path == PACKAGE:
-        lines += ["", "Every name `bngeom` exports is documented in the module that defines it;",
-                  "the [API overview](../api.md) lists them one line each."]
-    elif reexported:
-        links = [f"[`{name}`][{target}]" if target in documented else f"`{name}` (`{target}`)"
-                 for name, target in reexported]
-        lines += ["", "Also exported here, documented where defined: " + ", ".join(links) + "."]
+    reexported = _reexported(module, documented)
+    if reexported:
+        lines += ["", "## Defined in other modules", "",
+                  f"Exported by `{module.path}` and documented where they are defined:", ""]
+        for name, target in reexported:
+            if target is None:
+                lines.append(f"- `{name}`")
+            else:
+                summary = _summary(documented[target])
+                lines.append(f"- [`{name}`][{target}]" + (f" -- {summary}" if summary else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -180,15 +224,20 @@ def on_config(config: Any) -> Any:
     nav = config["nav"]
     if nav is None:  # no explicit nav: MkDocs lists every page itself
         return config
-    modules = public_modules()
-    listed = _nav_pages(nav)
-    _section(nav, REFERENCE_SECTION).extend(reference_nav(modules))
+    generated = reference_nav(public_modules())
+    listed = _nav_pages(nav) | _nav_pages(generated)
+    _section(nav, REFERENCE_SECTION).extend(generated)
     docs = Path(config["docs_dir"])
     for path in sorted(docs.rglob("*.md")):
         page = path.relative_to(docs).as_posix()
-        if page in listed or page.startswith(REFERENCE_DIR + "/"):
+        if page in listed:
             continue
-        title = TUTORIAL_SECTION if path.stem.startswith("tutorial") else OTHER_SECTION
+        if page.startswith(REFERENCE_DIR + "/"):
+            title = REFERENCE_SECTION
+        elif path.stem.startswith("tutorial"):
+            title = TUTORIAL_SECTION
+        else:
+            title = OTHER_SECTION
         log.info("docs/%s is not in the nav of mkdocs.yml: listed under %r", page, title)
         _section(nav, title).append(page)
     return config
@@ -197,12 +246,52 @@ def on_config(config: Any) -> Any:
 def on_files(files: Files, config: Any) -> Files:
     """Generate ``reference/<module>.md`` for every public module."""
     modules = public_modules()
-    documented = documented_paths(modules)
+    documented = documented_objects(modules)
     for module in modules:
         src = f"{REFERENCE_DIR}/{module.path}.md"
         if files.get_file_from_path(src) is None:
             files.append(File.generated(config, src, content=page_markdown(module, documented)))
     return files
+
+
+# ---------------------------------------------------------------- links out of docs/
+
+_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
+_FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", flags=re.M | re.S)
+
+
+def _outside_link(match: re.Match[str], here: Path, docs: Path) -> str:
+    text, target = match.group(1), match.group(2)
+    path = target.split("#", 1)[0]
+    if not path or "://" in target or target.startswith(("/", "mailto:")):
+        return match.group(0)
+    resolved = (here / path).resolve()
+    if resolved.is_relative_to(docs) or not resolved.is_relative_to(ROOT) \
+            or not resolved.exists():
+        return match.group(0)  # a page of the site, or broken: --strict reports it
+    shown = resolved.relative_to(ROOT).as_posix()
+    log.info("link to %s (outside docs/) shown as the path %r", target, shown)
+    if text.strip("`") in (shown, resolved.name, path):
+        return f"`{shown}`"
+    return f"{text} (`{shown}`)"
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    """Links to files of the checkout outside ``docs/`` (``../README.md``, ``../examples/x.py``).
+
+    They work when the Markdown is read in the repository but have no page on the site: the
+    site shows the file's path instead. A link to a file that does not exist is left alone,
+    so that ``--strict`` reports it.
+    """
+    docs = Path(config["docs_dir"]).resolve()
+    here = (docs / page.file.src_uri).parent
+    parts, last = [], 0
+    for fence in _FENCE.finditer(markdown):  # code blocks are left as written
+        prose = markdown[last:fence.start()]
+        parts += [_LINK.sub(lambda m: _outside_link(m, here, docs), prose), fence.group(0)]
+        last = fence.end()
+    parts.append(_LINK.sub(lambda m: _outside_link(m, here, docs), markdown[last:]))
+    return "".join(parts)
 
 
 # ---------------------------------------------------------------- docstrings: rST -> Markdown

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -123,13 +124,16 @@ def test_rst_roles_become_markdown():
 
 def test_pages_missing_from_the_nav_are_appended(tmp_path):
     hooks = _hooks()
-    for page in ("index.md", "tutorial_new.md", "new_guide.md"):
+    (tmp_path / "reference").mkdir()
+    for page in ("index.md", "tutorial_new.md", "new_guide.md", "reference/extra.md"):
         (tmp_path / page).write_text(f"# {page}\n")
     nav = [{"Home": "index.md"}, {"API reference": [{"Overview": "api.md"}]}]
     hooks.on_config({"nav": nav, "docs_dir": str(tmp_path)})
     assert {"Tutorials": ["tutorial_new.md"]} in nav and {"Guides": ["new_guide.md"]} in nav
+    assert "index.md" not in str(nav[1:])
     reference = nav[1]["API reference"]
     assert reference[0] == {"Overview": "api.md"} and {"bngeom": "reference/bngeom.md"} in reference
+    assert reference[-1] == "reference/extra.md"
     geometry = next(e["bngeom.geometry"] for e in reference[1:] if "bngeom.geometry" in e)
     assert {"bngeom.geometry.charts": "reference/bngeom.geometry.charts.md"} in geometry
 
@@ -138,3 +142,14 @@ def test_the_hook_finds_the_public_modules():
     assert [m.path for m in _hooks().public_modules()][:3] == [
         "bngeom", "bngeom.geometry", "bngeom.geometry.charts"]  # the layers' order
     assert {m.path for m in _hooks().public_modules()} == set(public_modules())
+
+
+def test_links_out_of_docs_become_paths():
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="page.md"))
+    markdown = ("[the README](../README.md#install), [`pyproject.toml`](../pyproject.toml), "
+                "[api](api.md), [gone](../no_such_file.md), [web](https://example.org/x.md)\n"
+                "```python\ns = '[the README](../README.md)'\n```\n")
+    out = _hooks().on_page_markdown(markdown, page, {"docs_dir": str(DOCS)}, None)
+    assert out.startswith("the README (`README.md`), `pyproject.toml`, [api](api.md), "
+                          "[gone](../no_such_file.md), [web](https://example.org/x.md)\n")
+    assert out.endswith("```python\ns = '[the README](../README.md)'\n```\n")
