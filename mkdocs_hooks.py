@@ -10,7 +10,8 @@
   (``reference/*.md``) or ``Guides`` (any other page), with an INFO line saying so; list it in
   ``nav`` to choose its place and title.
 * **Links to files outside ``docs/``** (``../README.md``, ``../examples/x.py``), which work on
-  GitHub but have no page on the site, are shown as the file's path.
+  GitHub but have no page on the site, are shown as the file's path; 2-space nested lists
+  are indented to the 4 spaces Python-Markdown needs.
 * :class:`RstToMarkdown`, a griffe extension (``mkdocs.yml``, mkdocstrings ``extensions``),
   turns the reStructuredText roles of the docstrings into Markdown: ``:math:`x``` into
   ``\\(x\\)`` (MathJax), ``.. math::`` into a display block, ``:func:`f``` (and ``:class:``,
@@ -276,21 +277,49 @@ def _outside_link(match: re.Match[str], here: Path, docs: Path) -> str:
     return f"{text} (`{shown}`)"
 
 
-def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    """Links to files of the checkout outside ``docs/`` (``../README.md``, ``../examples/x.py``).
+_ITEM = re.compile(r"^([-*+]|\d+[.)]) ")
+_NESTED_ITEM = re.compile(r"^  ([-*+]|\d+[.)]) ")
 
-    They work when the Markdown is read in the repository but have no page on the site: the
-    site shows the file's path instead. A link to a file that does not exist is left alone,
-    so that ``--strict`` reports it.
+
+def nest_lists(text: str) -> str:
+    """Indent the 2-space nested list items of GitHub Markdown to the 4 spaces MkDocs needs.
+
+    Python-Markdown nests a list only under 4 spaces of indentation; under 2 it flattens the
+    sub-items into the parent list. Only items directly under a list item are moved.
+    """
+    lines = text.split("\n")
+    in_list = False
+    for i, line in enumerate(lines):
+        if _ITEM.match(line):
+            in_list = True
+        elif in_list and _NESTED_ITEM.match(line):
+            lines[i] = "  " + line
+        elif not line.strip() or not line.startswith(" "):
+            in_list = False
+    return "\n".join(lines)
+
+
+def _prose(text: str, here: Path, docs: Path) -> str:
+    return nest_lists(_LINK.sub(lambda m: _outside_link(m, here, docs), text))
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    """Make GitHub-style Markdown of ``docs/`` read the same on the site.
+
+    * Links to files of the checkout outside ``docs/`` (``../README.md``, ``../examples/x.py``)
+      work in the repository but have no page on the site: the site shows the file's path
+      instead. A link to a file that does not exist is left alone, so ``--strict`` reports it.
+    * 2-space nested lists (:func:`nest_lists`).
+
+    Code blocks are left as written.
     """
     docs = Path(config["docs_dir"]).resolve()
     here = (docs / page.file.src_uri).parent
     parts, last = [], 0
-    for fence in _FENCE.finditer(markdown):  # code blocks are left as written
-        prose = markdown[last:fence.start()]
-        parts += [_LINK.sub(lambda m: _outside_link(m, here, docs), prose), fence.group(0)]
+    for fence in _FENCE.finditer(markdown):
+        parts += [_prose(markdown[last:fence.start()], here, docs), fence.group(0)]
         last = fence.end()
-    parts.append(_LINK.sub(lambda m: _outside_link(m, here, docs), markdown[last:]))
+    parts.append(_prose(markdown[last:], here, docs))
     return "".join(parts)
 
 

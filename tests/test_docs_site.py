@@ -153,3 +153,9 @@ def test_links_out_of_docs_become_paths():
     assert out.startswith("the README (`README.md`), `pyproject.toml`, [api](api.md), "
                           "[gone](../no_such_file.md), [web](https://example.org/x.md)\n")
     assert out.endswith("```python\ns = '[the README](../README.md)'\n```\n")
+
+
+def test_two_space_sublists_are_nested():
+    text = "Intro\n  - not a sub-item\n\n- a\n  - a.1\n  continued\n  - a.2\n- b\n\n  - after a gap"
+    assert _hooks().nest_lists(text) == ("Intro\n  - not a sub-item\n\n- a\n    - a.1\n"
+                                         "  continued\n    - a.2\n- b\n\n  - after a gap")
