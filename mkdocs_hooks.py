@@ -257,12 +257,16 @@ def on_files(files: Files, config: Any) -> Files:
 
 # ---------------------------------------------------------------- links out of docs/
 
-_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
+# A code span (left alone) or an inline link.
+_LINK = re.compile(r"(?P<code>(?P<ticks>`+).+?(?<!`)(?P=ticks)(?!`))"
+                   r"|\[(?P<text>[^\]\n]+)\]\((?P<target>[^)\s]+)\)", flags=re.S)
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", flags=re.M | re.S)
 
 
 def _outside_link(match: re.Match[str], here: Path, docs: Path) -> str:
-    text, target = match.group(1), match.group(2)
+    text, target = match.group("text"), match.group("target")
+    if match.group("code"):
+        return match.group(0)
     path = target.split("#", 1)[0]
     if not path or "://" in target or target.startswith(("/", "mailto:")):
         return match.group(0)

@@ -148,10 +148,12 @@ def test_links_out_of_docs_become_paths():
     page = SimpleNamespace(file=SimpleNamespace(src_uri="page.md"))
     markdown = ("[the README](../README.md#install), [`pyproject.toml`](../pyproject.toml), "
                 "[api](api.md), [gone](../no_such_file.md), [web](https://example.org/x.md)\n"
+                "`[as code](../README.md)` ``a `[b](../README.md)` c``\n"
                 "```python\ns = '[the README](../README.md)'\n```\n")
     out = _hooks().on_page_markdown(markdown, page, {"docs_dir": str(DOCS)}, None)
     assert out.startswith("the README (`README.md`), `pyproject.toml`, [api](api.md), "
-                          "[gone](../no_such_file.md), [web](https://example.org/x.md)\n")
+                          "[gone](../no_such_file.md), [web](https://example.org/x.md)\n"
+                          "`[as code](../README.md)` ``a `[b](../README.md)` c``\n")
     assert out.endswith("```python\ns = '[the README](../README.md)'\n```\n")
 
 
