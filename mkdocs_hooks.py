@@ -307,6 +307,14 @@ def _prose(text: str, here: Path, docs: Path) -> str:
     return nest_lists(_LINK.sub(lambda m: _outside_link(m, here, docs), text))
 
 
+def _session(block: str) -> str:
+    """A ``python`` code block that is a doctest session is highlighted as one (``pycon``)."""
+    first, _, rest = block.partition("\n")
+    if first.rstrip() == "```python" and rest.lstrip().startswith(">>>"):
+        return "```pycon\n" + rest
+    return block
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     """Make GitHub-style Markdown of ``docs/`` read the same on the site.
 
@@ -314,6 +322,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
       work in the repository but have no page on the site: the site shows the file's path
       instead. A link to a file that does not exist is left alone, so ``--strict`` reports it.
     * 2-space nested lists (:func:`nest_lists`).
+    * A ``python`` code block of ``>>>`` lines is highlighted as a session (prompts and output
+      set apart).
 
     Code blocks are left as written.
     """
@@ -321,7 +331,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
     here = (docs / page.file.src_uri).parent
     parts, last = [], 0
     for fence in _FENCE.finditer(markdown):
-        parts += [_prose(markdown[last:fence.start()], here, docs), fence.group(0)]
+        parts += [_prose(markdown[last:fence.start()], here, docs), _session(fence.group(0))]
         last = fence.end()
     parts.append(_prose(markdown[last:], here, docs))
     return "".join(parts)

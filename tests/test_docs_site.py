@@ -155,6 +155,9 @@ def test_links_out_of_docs_become_paths():
                           "[gone](../no_such_file.md), [web](https://example.org/x.md)\n"
                           "`[as code](../README.md)` ``a `[b](../README.md)` c``\n")
     assert out.endswith("```python\ns = '[the README](../README.md)'\n```\n")
+    session = "```python\n>>> 1 + 1\n2\n\n```\n"
+    assert _hooks().on_page_markdown(session, page, {"docs_dir": str(DOCS)}, None) == \
+        session.replace("python", "pycon")
 
 
 def test_two_space_sublists_are_nested():
