@@ -343,7 +343,8 @@ _ROLE = re.compile(r":(math|func|class|mod|meth|attr|data|obj|exc):`([^`]+)`")
 _DIRECTIVE = re.compile(r"^([ \t]*)\.\. math::[ \t]*(.*)$")
 
 
-def _xref(kind: str, target: str, scope: str) -> str:
+def _xref(target: str, scope: str) -> str:
+    """An optional cross-reference: a link if the object has a reference entry, else code."""
     target = target.strip()
     shown = target.lstrip("~")
     if target.startswith("~"):
@@ -356,6 +357,7 @@ def _xref(kind: str, target: str, scope: str) -> str:
 
 
 def _display_math(lines: list[str]) -> list[str]:
+    """``.. math:: ...`` (content on the directive's line and/or the lines indented under it)."""
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -366,7 +368,8 @@ def _display_math(lines: list[str]) -> list[str]:
             continue
         indent, body = match.group(1), [match.group(2)]
         i += 1
-        while i < len(lines) and lines[i].strip():
+        while i < len(lines) and (not lines[i].strip()
+                                  or len(lines[i]) - len(lines[i].lstrip()) > len(indent)):
             body.append(lines[i].strip())
             i += 1
         out += ["", f"{indent}\\[", *(f"{indent}{b}" for b in body if b), f"{indent}\\]", ""]
@@ -383,7 +386,7 @@ def rst_to_markdown(text: str, scope: str) -> str:
 
     def role(match: re.Match[str]) -> str:
         kind, body = match.group(1), match.group(2)
-        return f"\\({body}\\)" if kind == "math" else _xref(kind, body, scope)
+        return f"\\({body}\\)" if kind == "math" else _xref(body, scope)
 
     return _ROLE.sub(role, text)
 

@@ -120,6 +120,8 @@ def test_rst_roles_become_markdown():
     assert '<autoref identifier="bngeom.geometry.exp" optional><code>exp</code></autoref>' in text
     assert '<autoref identifier="bngeom.nn.data.Dataset" optional><code>Dataset</code>' in text
     assert "\n\\[\na = b\n+ c\n\\]\n" in text and text.endswith("\nAfter.")
+    block = hooks.rst_to_markdown("Text.\n\n.. math::\n\n   x^2\n\nAfter.", "bngeom")
+    assert block == "Text.\n\n\n\\[\nx^2\n\\]\n\nAfter."
 
 
 def test_pages_missing_from_the_nav_are_appended(tmp_path):
