@@ -16,7 +16,8 @@
   turns the reStructuredText roles of the docstrings into Markdown: ``:math:`x``` into
   ``\\(x\\)`` (MathJax), ``.. math::`` into a display block, ``:func:`f``` (and ``:class:``,
   ``:mod:``, ``:meth:``, ``:attr:``, ``:data:``, ``:obj:``) into code linked to ``f``'s
-  reference entry when there is one.
+  reference entry when there is one; it also takes the parameters' defaults shown in the
+  reference from the signatures.
 """
 
 from __future__ import annotations
@@ -397,9 +398,27 @@ def _module_path(obj: griffe.Object) -> str:
     return obj.path
 
 
+def signature_defaults(func: griffe.Function) -> None:
+    """Give each documented parameter of ``func`` its default from the signature.
+
+    griffe's numpy parser gives every name of a shared entry (``activation, loss : str``) the
+    default of the first name, and a ``{'a', 'b'}`` entry its first choice; the signature is
+    the truth.
+    """
+    for section in func.docstring.parsed if func.docstring is not None else ():
+        if section.kind is not griffe.DocstringSectionKind.parameters:
+            continue
+        for param in section.value:
+            if param.name in func.parameters:
+                param.value = func.parameters[param.name].default
+
+
 class RstToMarkdown(griffe.Extension):
-    """Griffe extension: rewrite every docstring of the package with :func:`rst_to_markdown`."""
+    """Griffe extension: every docstring of the package through :func:`rst_to_markdown`, and
+    the parameters' defaults of functions from their signatures (:func:`signature_defaults`)."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None and obj.path.split(".")[0] == PACKAGE:
             obj.docstring.value = rst_to_markdown(obj.docstring.value, _module_path(obj))
+            if obj.is_function:
+                signature_defaults(obj)

@@ -166,3 +166,17 @@ def test_two_space_sublists_are_nested():
     text = "Intro\n  - not a sub-item\n\n- a\n  - a.1\n  continued\n  - a.2\n- b\n\n  - after a gap"
     assert _hooks().nest_lists(text) == ("Intro\n  - not a sub-item\n\n- a\n    - a.1\n"
                                          "  continued\n    - a.2\n- b\n\n  - after a gap")
+
+
+def test_reference_defaults_come_from_the_signature():
+    import griffe
+
+    hooks = _hooks()
+    package = griffe.load("bngeom", search_paths=[str(ROOT)], docstring_parser="numpy",
+                          extensions=griffe.load_extensions(hooks.RstToMarkdown))
+    func = package["nn.model.vanilla_loss_and_gradients"]
+    params = {p.name: p.value for s in func.docstring.parsed if s.kind.value == "parameters"
+              for p in s.value}
+    # "activation, loss : str ..." is one entry: each name keeps its own default
+    assert (params["activation"], params["loss"], params["X"]) == ("'tanh'", "'squared'", None)
+    assert "\\[" in func.docstring.value and ".. math::" not in func.docstring.value
