@@ -194,11 +194,13 @@ def batch_indices(n: int, batch_size: int | None, step: int, seed: int) -> NDArr
 
 
 def sgd_update(state: SGDState, grad_w: NDArray, grad_a: NDArray, *, lr: float,
-               momentum: float = 0.0, weight_decay: float = 0.0) -> SGDState:
+               momentum: float = 0.0, weight_decay: float = 0.0,
+               lr_a: float | None = None) -> SGDState:
     r"""One ``torch.optim.SGD`` step (dampening 0, not Nesterov), weight decay on ``W`` only.
 
     :math:`g = \nabla_W L + \lambda W`, :math:`b \leftarrow \alpha b + g`,
-    :math:`W \leftarrow W - \eta b`; the output weights likewise without :math:`\lambda`.
+    :math:`W \leftarrow W - \eta b`; the output weights likewise without :math:`\lambda`,
+    with learning rate ``lr_a`` (default ``lr``; two torch parameter groups).
     With ``momentum = 0`` the buffers hold the last step's direction.
 
     Examples
@@ -211,7 +213,8 @@ def sgd_update(state: SGDState, grad_w: NDArray, grad_a: NDArray, *, lr: float,
     g = grad_w + weight_decay * state.W if weight_decay else grad_w
     buf_w = momentum * state.buf_w + g if momentum else g
     buf_a = momentum * state.buf_a + grad_a if momentum else grad_a
-    return SGDState(state.W - lr * buf_w, state.a - lr * buf_a, buf_w, buf_a)
+    return SGDState(state.W - lr * buf_w, state.a - (lr if lr_a is None else lr_a) * buf_a,
+                    buf_w, buf_a)
 
 
 def step_angle(W: ArrayLike, W_next: ArrayLike) -> NDArray:

@@ -32,7 +32,8 @@ The claims (MATH §2-8; ``.theorem4`` and ``.theorem5`` are in :mod:`bngeom.expe
 ============================  ==============================================================
 
 Training as practitioners run it (docs/math.md §11): ``sgd_reference_equivalence``
-(:mod:`bngeom.experiments.sgd_reference`).
+(:mod:`bngeom.experiments.sgd_reference`), ``exp_lr_equivalence``
+(:mod:`bngeom.experiments.exp_lr`, figure ``exp_lr_equivalence.png``).
 
 Examples
 --------
@@ -94,6 +95,7 @@ CLAIM_IDS = (
     "thm4_width_convergence",
     "thm5_global_convergence",
     "sgd_reference_equivalence",
+    "exp_lr_equivalence",
 )
 #: Keys every claim of the report carries.
 REPORT_KEYS = ("id", "description", "measured", "predicted", "tolerance", "passed")
@@ -455,6 +457,8 @@ _TASKS = (
     _Task("thm5_global_convergence", "Theorem 5", _theorem_task(5)),
     _Task("sgd_reference_equivalence", "SGD vs reference",
           _training_task("sgd_reference", "sgd_reference")),
+    _Task("exp_lr_equivalence", "exponential LR", _training_task("exp_lr", "exp_lr",
+                                                                 "exp_lr_equivalence.png")),
 )
 
 
