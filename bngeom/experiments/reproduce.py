@@ -33,7 +33,9 @@ The claims (MATH §2-8; ``.theorem4`` and ``.theorem5`` are in :mod:`bngeom.expe
 
 Training as practitioners run it (docs/math.md §11): ``sgd_reference_equivalence``
 (:mod:`bngeom.experiments.sgd_reference`), ``exp_lr_equivalence``
-(:mod:`bngeom.experiments.exp_lr`, figure ``exp_lr_equivalence.png``).
+(:mod:`bngeom.experiments.exp_lr`, figure ``exp_lr_equivalence.png``),
+``smd_angular_equilibrium`` (:mod:`bngeom.experiments.spherical_motion`, figure
+``smd_angular_equilibrium.png``).
 
 Examples
 --------
@@ -96,6 +98,7 @@ CLAIM_IDS = (
     "thm5_global_convergence",
     "sgd_reference_equivalence",
     "exp_lr_equivalence",
+    "smd_angular_equilibrium",
 )
 #: Keys every claim of the report carries.
 REPORT_KEYS = ("id", "description", "measured", "predicted", "tolerance", "passed")
@@ -459,6 +462,9 @@ _TASKS = (
           _training_task("sgd_reference", "sgd_reference")),
     _Task("exp_lr_equivalence", "exponential LR", _training_task("exp_lr", "exp_lr",
                                                                  "exp_lr_equivalence.png")),
+    _Task("smd_angular_equilibrium", "spherical motion",
+          _training_task("spherical_motion", "smd_angular_equilibrium",
+                         "smd_angular_equilibrium.png")),
 )
 
 

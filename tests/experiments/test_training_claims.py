@@ -74,3 +74,39 @@ def test_exp_lr_factor():
     assert c * c - (1 + 0.9 - 1e-3) * c + 0.9 == pytest.approx(0.0, abs=1e-15)
     with pytest.raises(ValueError, match="no real exponential schedule"):
         exp_lr_factor(1.0, 0.1, 0.9)
+
+
+# ---------------------------------------------------------------------------
+# smd_angular_equilibrium
+
+
+def test_smd_quick_claim_passes_and_plots(tmp_path):
+    from bngeom.experiments import spherical_motion as smd
+
+    res = smd.run_smd_angular_equilibrium(seed=0, size="quick")
+    claim = smd.smd_angular_equilibrium_claim(res)
+    assert claim["passed"], claim["details"]["runs"]
+    assert res.config["width"] >= 1000
+    for r in res.runs:
+        assert abs(r.ratio - 1.0) <= 0.02
+        if r.momentum == 0.0:  # the norm sits at its equilibrium r* too
+            assert abs(r.norm_ratio - 1.0) <= 0.02
+    # approach time scales like 1/(eta lambda) (up to a logarithm)
+    assert 0.7 <= res.approach_slope <= 1.2
+    smd.plot_smd_angular_equilibrium(res, tmp_path / "smd.png")
+    assert (tmp_path / "smd.png").stat().st_size > 10_000
+
+
+def test_smd_claim_fails_for_a_wrong_prediction():
+    from bngeom.experiments import spherical_motion as smd
+
+    res = smd.run_smd_angular_equilibrium(seed=0, size="quick", width=1000,
+                                          settings=((0.5, 1e-2, 0.0, 16),),
+                                          approach_lambdas=(2e-2, 4e-2))
+    r = res.runs[0]
+    wrong = smd.SMDRun(r.lr, r.weight_decay, r.momentum, r.batch_size, r.predicted * 1.05,
+                       r.rms_angle, r.norm_ratio, r.angle_curve, r.norm_curve,
+                       r.norm_prediction)
+    assert not smd.smd_angular_equilibrium_claim(
+        smd.SMDResult([wrong], res.approach_eta_lambda, res.approach_steps,
+                      res.approach_slope, res.config))["passed"]
