@@ -35,7 +35,8 @@ Training as practitioners run it (docs/math.md §11): ``sgd_reference_equivalenc
 (:mod:`bngeom.experiments.sgd_reference`), ``exp_lr_equivalence``
 (:mod:`bngeom.experiments.exp_lr`, figure ``exp_lr_equivalence.png``),
 ``smd_angular_equilibrium`` (:mod:`bngeom.experiments.spherical_motion`, figure
-``smd_angular_equilibrium.png``).
+``smd_angular_equilibrium.png``), ``minibatch_bn_bias`` (:mod:`bngeom.experiments.minibatch`,
+figure ``minibatch_bn_bias.png``).
 
 Examples
 --------
@@ -99,6 +100,7 @@ CLAIM_IDS = (
     "sgd_reference_equivalence",
     "exp_lr_equivalence",
     "smd_angular_equilibrium",
+    "minibatch_bn_bias",
 )
 #: Keys every claim of the report carries.
 REPORT_KEYS = ("id", "description", "measured", "predicted", "tolerance", "passed")
@@ -465,6 +467,8 @@ _TASKS = (
     _Task("smd_angular_equilibrium", "spherical motion",
           _training_task("spherical_motion", "smd_angular_equilibrium",
                          "smd_angular_equilibrium.png")),
+    _Task("minibatch_bn_bias", "mini-batch BN", _training_task(
+        "minibatch", "minibatch_bn_bias", "minibatch_bn_bias.png")),
 )
 
 

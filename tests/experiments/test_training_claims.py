@@ -110,3 +110,39 @@ def test_smd_claim_fails_for_a_wrong_prediction():
     assert not smd.smd_angular_equilibrium_claim(
         smd.SMDResult([wrong], res.approach_eta_lambda, res.approach_steps,
                       res.approach_slope, res.config))["passed"]
+
+
+# ---------------------------------------------------------------------------
+# minibatch_bn_bias
+
+
+def test_minibatch_quick_claim_passes_and_plots(tmp_path):
+    from bngeom.experiments import minibatch
+
+    res = minibatch.run_minibatch_bn_bias(seed=0, size="quick")
+    claim = minibatch.minibatch_bn_bias_claim(res)
+    assert claim["passed"], claim
+    assert abs(res.bias_slope + 1) <= 0.1 and abs(res.variance_slope + 1) <= 0.1
+    minibatch.plot_minibatch_bn_bias(res, tmp_path / "mb.png")
+    assert (tmp_path / "mb.png").stat().st_size > 10_000
+
+
+def test_minibatch_bias_shrinks_with_batch_size():
+    """The batch-BN bias is resolved at B = 32 and far smaller near B = n, as the variance."""
+    from bngeom.experiments import minibatch
+    from bngeom.nn.data import make_teacher_dataset
+
+    rng = np.random.default_rng(3)
+    ds = make_teacher_dataset(512, [2.0, 1.0, 0.5], teacher_width=2, rng=rng)
+    W, a = rng.standard_normal((5, 3)), rng.standard_normal(5)
+    bias, err, var = minibatch.batch_gradient_moments(ds, W, a, 32, 800, rng)
+    assert bias > 2 * err and var > 0
+    bias_big, err_big, var_big = minibatch.batch_gradient_moments(ds, W, a, 480, 800, rng)
+    assert bias_big < bias / 5 and var_big < var / 5
+
+
+def test_minibatch_bad_batch_sizes():
+    from bngeom.experiments import minibatch
+
+    with pytest.raises(ValueError, match="batch_sizes must lie in"):
+        minibatch.run_minibatch_bn_bias(size="quick", batch_sizes=(16, 1024))
