@@ -24,6 +24,10 @@ for PyTorch), float64:
   entropic between two 20,000-particle measures at most 30 s.
 * **B5**: the default run of ``bngeom reproduce`` at most 120 s wall time
   (a subprocess).
+* **B8, mini-batch SGD step** with batch statistics, momentum 0.9 and weight decay
+  (``B = 256``, ``d = 64``, ``m = 2048``, tanh): at least 2 times faster than PyTorch
+  (``BatchNorm1d`` in training mode + ``torch.optim.SGD``), gradients and updated weights
+  equal to torch's to 1e-10 relative.
 
 ``quick=True`` runs every row at tiny sizes as a smoke test (targets are not
 assessed). Rows whose contender is unavailable (PyTorch is the optional
@@ -65,7 +69,7 @@ from bngeom._io import atomic_write
 __all__ = ["GROUPS", "Sizes", "FULL", "QUICK", "run", "format_table", "format_markdown", "main"]
 
 #: Target groups, in order.
-GROUPS = ("B1", "B2", "B3", "B4", "B5", "B6")
+GROUPS = ("B1", "B2", "B3", "B4", "B5", "B6", "B8")
 DEFAULT_OUT = "bngeom-bench.json"
 
 
@@ -616,6 +620,90 @@ def bench_b4(sizes: Sizes, repeats: int, quick: bool, threads: int) -> list[dict
 
 
 # ---------------------------------------------------------------------------
+# B8: one mini-batch SGD step with batch statistics, momentum and weight decay
+
+#: (B, d, m) of B8, full and quick.
+B8_FULL = (256, 64, 2048)
+B8_QUICK = (64, 8, 128)
+_B8_SGD = {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4}
+
+
+def _torch_sgd(X: np.ndarray, y: np.ndarray, W: np.ndarray, a: np.ndarray, threads: int):
+    """BatchNorm1d (training mode, eps 1e-5) network, torch.optim.SGD, and one step of it."""
+    import torch
+
+    torch.set_num_threads(threads)
+    d, m = X.shape[1], W.shape[0]
+    first = torch.nn.Linear(d, m, bias=False, dtype=torch.float64)
+    second = torch.nn.Linear(m, 1, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        first.weight.copy_(torch.from_numpy(W))
+        second.weight.copy_(torch.from_numpy(a[None, :]))
+    net = torch.nn.Sequential(first, torch.nn.BatchNorm1d(m, affine=False, dtype=torch.float64),
+                              torch.nn.Tanh(), second).train()
+    opt = torch.optim.SGD([{"params": first.parameters(),
+                            "weight_decay": _B8_SGD["weight_decay"]},
+                           {"params": second.parameters(), "weight_decay": 0.0}],
+                          lr=_B8_SGD["lr"], momentum=_B8_SGD["momentum"])
+    xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = 0.5 * torch.mean((net(xt)[:, 0] / m - yt) ** 2)  # mean-field scaling 1/m
+        loss.backward()
+        opt.step()
+
+    def state():
+        return first.weight.detach().numpy().copy(), second.weight.detach().numpy()[0].copy()
+
+    return step, state, first, second, torch.__version__
+
+
+def bench_b8(shape: tuple[int, int, int], repeats: int, quick: bool,
+             threads: int) -> list[dict[str, Any]]:
+    """B8 rows: one SGD step (batch BN, momentum, weight decay) against torch, and its error."""
+    from bngeom.dynamics.training import SGDState, sgd_update
+    from bngeom.nn.batchnorm import batch_bn_loss_and_gradients
+
+    group, (B, d, m) = "B8", shape
+    label = f"B={B}, d={d}, m={m}, tanh, momentum {_B8_SGD['momentum']}, weight decay"
+    X, y, W, a, _ = _b2_problem(B, d, m, seed=8)
+    box = [SGDState(W.copy(), a.copy(), np.zeros_like(W), np.zeros_like(a))]
+
+    def ours():
+        s = box[0]
+        g = batch_bn_loss_and_gradients(X, y, s.W, s.a, validate=False)
+        box[0] = sgd_update(s, g.grad_w, g.grad_a, **_B8_SGD)
+
+    t_ours = _median_time(ours, repeats)
+    try:
+        step, state, first, second, version = _torch_sgd(X, y, W, a, threads)
+    except ImportError:
+        return [_skipped(group, "B8.torch", f"SGD step vs PyTorch CPU, {label}", ">= 2",
+                         "PyTorch not installed"),
+                _skipped(group, "B8.torch_grad", "gradients equal to PyTorch's", "<= 1e-10",
+                         "PyTorch not installed")]
+    step()  # the first step at (W, a): compare its gradients and the updated weights
+    g = batch_bn_loss_and_gradients(X, y, W, a)
+    s1 = sgd_update(SGDState(W, a, np.zeros_like(W), np.zeros_like(a)), g.grad_w, g.grad_a,
+                    **_B8_SGD)
+    W1, a1 = state()
+    err = max(_relative_error(g.grad_w, first.weight.grad.numpy()),
+              _relative_error(g.grad_a, second.weight.grad.numpy()[0]),
+              _relative_error(s1.W, W1), _relative_error(s1.a, a1))
+    t_torch = _median_time(step, repeats)
+    ratio = t_torch / t_ours
+    return [_row(group, "B8.torch", f"mini-batch SGD step vs PyTorch {version} CPU, {label}",
+                 {"bngeom": t_ours, "PyTorch": t_torch}, ratio, ">= 2",
+                 _assess(ratio >= 2, quick),
+                 note="ratio = PyTorch time / bngeom time; BatchNorm1d(affine=False) "
+                      "training mode + torch.optim.SGD, same threads"),
+            _row(group, "B8.torch_grad", f"gradients and updated weights vs PyTorch's, {label}",
+                 {}, err, "<= 1e-10", err <= 1e-10, unit="",
+                 note="max relative error over grad W, grad a, W and a after the step")]
+
+
+# ---------------------------------------------------------------------------
 # B5: bngeom reproduce
 
 
@@ -820,6 +908,8 @@ def run(quick: bool = False, *, only: Sequence[str] | None = None, repeats: int 
                     out = bench_b4(sizes, repeats, quick, threads)
                 elif g == "B6":
                     out = bench_b6(sizes, repeats, quick)
+                elif g == "B8":
+                    out = bench_b8(B8_QUICK if quick else B8_FULL, repeats, quick, threads)
                 else:
                     out = bench_b5(sizes, b5_repeats, quick)
             except Exception as exc:

@@ -67,6 +67,8 @@ _LAZY = {
     "simulate": "bngeom.dynamics",
     "velocity": "bngeom.dynamics",
     "mean_field_step": "bngeom.dynamics",
+    "train": "bngeom.dynamics",
+    "TrainOptions": "bngeom.dynamics",
     "Trajectory": "bngeom.dynamics.trajectory",
     "run_sweep": "bngeom.experiments.sweeps",
     "make_grid": "bngeom.experiments.sweeps",

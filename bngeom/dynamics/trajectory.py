@@ -72,6 +72,7 @@ _RECORD_FIELDS = {
 }
 _OPTIONAL_FIELDS = {"dloss_dt": 0}
 _CKPT_PREFIX = "checkpoint_"
+_CKPT_EXTRA = "checkpoint_extra_"
 
 
 # ---------------------------------------------------------------------------
@@ -357,6 +358,9 @@ class Checkpoint:
         checkpoint with its own fingerprint.
     complete : bool
         Whether the run had finished.
+    extra : dict of str to ndarray
+        Further float64 state of the run (e.g. the momentum buffers of
+        :func:`bngeom.dynamics.train`); empty for :func:`bngeom.dynamics.simulate`.
     """
 
     trajectory: Trajectory
@@ -365,6 +369,7 @@ class Checkpoint:
     position: int
     fingerprint: str
     complete: bool = False
+    extra: dict[str, NDArray] = field(default_factory=dict)
 
 
 def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
@@ -387,6 +392,8 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
     arrays[_CKPT_PREFIX + "position"] = np.array(int(checkpoint.position), dtype=np.int64)
     arrays[_CKPT_PREFIX + "fingerprint"] = np.array(str(checkpoint.fingerprint))
     arrays[_CKPT_PREFIX + "complete"] = np.array(bool(checkpoint.complete))
+    for name, value in checkpoint.extra.items():
+        arrays[_CKPT_EXTRA + name] = np.asarray(value, dtype=np.float64)
     _write_npz(path, arrays)
 
 
@@ -410,8 +417,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if W.ndim != 2 or a.shape != (W.shape[0],) or (traj.n_records and W.shape != traj.W.shape[1:]):
         raise ValueError(f"{os.fspath(path)}: checkpoint state has inconsistent shapes "
                          f"W {W.shape}, a {a.shape}")
+    extra = {k[len(_CKPT_EXTRA):]: v for k, v in arrays.items() if k.startswith(_CKPT_EXTRA)}
     return Checkpoint(traj, W, a, int(arrays[keys[2]]), str(arrays[keys[3]]),
-                      bool(arrays[keys[4]]))
+                      bool(arrays[keys[4]]), extra)
 
 
 # ---------------------------------------------------------------------------

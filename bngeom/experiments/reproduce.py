@@ -31,6 +31,13 @@ The claims (MATH §2-8; ``.theorem4`` and ``.theorem5`` are in :mod:`bngeom.expe
 ``thm5_global_convergence``   :func:`.theorem5.run_theorem5`, :func:`theorem5_claim`
 ============================  ==============================================================
 
+Training as practitioners run it (docs/math.md §11): ``sgd_reference_equivalence``
+(:mod:`bngeom.experiments.sgd_reference`), ``exp_lr_equivalence``
+(:mod:`bngeom.experiments.exp_lr`, figure ``exp_lr_equivalence.png``),
+``smd_angular_equilibrium`` (:mod:`bngeom.experiments.spherical_motion`, figure
+``smd_angular_equilibrium.png``), ``minibatch_bn_bias`` (:mod:`bngeom.experiments.minibatch`,
+figure ``minibatch_bn_bias.png``).
+
 Examples
 --------
 >>> claim = check_norm_invariance(seed=0, quick=True)
@@ -90,6 +97,10 @@ CLAIM_IDS = (
     "sec4_3_first_step",
     "thm4_width_convergence",
     "thm5_global_convergence",
+    "sgd_reference_equivalence",
+    "exp_lr_equivalence",
+    "smd_angular_equilibrium",
+    "minibatch_bn_bias",
 )
 #: Keys every claim of the report carries.
 REPORT_KEYS = ("id", "description", "measured", "predicted", "tolerance", "passed")
@@ -424,6 +435,21 @@ def _local_task(function: Callable[..., dict]):
     return compute
 
 
+def _training_task(module: str, name: str, figure: str | None = None):
+    """A docs/math.md §11 claim: ``run_<name>``, ``<name>_claim`` (and ``plot_<name>``)."""
+    def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
+        from importlib import import_module
+
+        mod = import_module(f"bngeom.experiments.{module}")
+        result = getattr(mod, f"run_{name}")(seed=seed, size="quick" if quick else "reproduce")
+        if figure is None:
+            return getattr(mod, f"{name}_claim")(result), []
+        getattr(mod, f"plot_{name}")(result, out / figure)
+        return getattr(mod, f"{name}_claim")(result), [figure]
+
+    return compute
+
+
 _TASKS = (
     _Task("prop1_positive_definite", "Proposition 1", _check_task("check_proposition1")),
     _Task("thm2_gradient_equivalence", "Theorem 2", _check_task("check_theorem2")),
@@ -434,6 +460,15 @@ _TASKS = (
     _Task("sec4_3_first_step", "Figure 3 (4.3)", _section4_task("first_step")),
     _Task("thm4_width_convergence", "Theorem 4", _theorem_task(4)),
     _Task("thm5_global_convergence", "Theorem 5", _theorem_task(5)),
+    _Task("sgd_reference_equivalence", "SGD vs reference",
+          _training_task("sgd_reference", "sgd_reference")),
+    _Task("exp_lr_equivalence", "exponential LR", _training_task("exp_lr", "exp_lr",
+                                                                 "exp_lr_equivalence.png")),
+    _Task("smd_angular_equilibrium", "spherical motion",
+          _training_task("spherical_motion", "smd_angular_equilibrium",
+                         "smd_angular_equilibrium.png")),
+    _Task("minibatch_bn_bias", "mini-batch BN", _training_task(
+        "minibatch", "minibatch_bn_bias", "minibatch_bn_bias.png")),
 )
 
 

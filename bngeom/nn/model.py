@@ -141,6 +141,16 @@ def _check_params(W: ArrayLike, a: ArrayLike, d: int, name_w: str) -> tuple[NDAr
     return W, a
 
 
+def _check_eps(eps: Any) -> float:
+    """Batch normalization's variance offset: a finite real number >= 0."""
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
+    eps = float(eps)
+    if not (np.isfinite(eps) and eps >= 0.0):
+        raise ValueError(f"eps must be finite and >= 0, got {eps!r}")
+    return eps
+
+
 def block_rows(n: int, m: int, memory_budget: float, itemsize: int = 8, *,
                temporaries: int = _TEMPORARIES) -> int:
     """Number of samples per block so that the n x m temporaries fit ``memory_budget``.
@@ -422,12 +432,18 @@ def _numpy_sums(X, y, U, a, act: Activation, lo: Loss, memory_budget: float, dty
 
 
 def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike, *,
-                             validate: bool = True) -> NDArray:
+                             validate: bool = True, eps: float = 0.0) -> NDArray:
     r"""BN gradient from the vanilla one: :math:`\nabla_w L=P_u^\top\nabla_u\tilde L/\|w\|_\Sigma`.
 
     The chain rule through :math:`\varphi` (MATH §2): with :math:`u = \varphi(w)`,
     :math:`\nabla_w L = (I - \Sigma u u^\top)\nabla_u\tilde L/\|w\|_\Sigma`, which is
     the paper's eq. (6) gradient and satisfies :math:`w^\top\nabla_w L = 0`.
+
+    ``eps >= 0`` is batch normalization's variance offset: the map is then
+    :math:`u = w/s(w)` with :math:`s(w) = (w^\top\Sigma w + \epsilon)^{1/2}` (as
+    ``torch.nn.BatchNorm1d``, :mod:`bngeom.nn.batchnorm`) and the same formula holds with
+    :math:`s(w)` in place of :math:`\|w\|_\Sigma`; for ``eps > 0`` it is no longer
+    orthogonal to :math:`w`.
 
     Examples
     --------
@@ -441,10 +457,11 @@ def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike, *,
         grad_u = as_float_array(grad_u, "grad_u", min_ndim=2, max_ndim=2)
         if grad_u.shape != W.shape:
             raise ValueError(f"grad_u must have the shape of W {W.shape}, got {grad_u.shape}")
+        eps = _check_eps(eps)
     W = np.asarray(W)
     grad_u = np.asarray(grad_u)
     cov_w = W @ cov
-    norm_w = np.sqrt(np.sum(W * cov_w, axis=-1, keepdims=True))
+    norm_w = np.sqrt(np.sum(W * cov_w, axis=-1, keepdims=True) + eps)
     u = W / norm_w
     return (grad_u - (cov_w / norm_w) * np.sum(u * grad_u, axis=-1, keepdims=True)) / norm_w
 
