@@ -8,7 +8,8 @@ exactly and in closed form:
 * :mod:`bngeom.geometry` -- the batched metric core on ``N_Sigma`` and the charts
   ``phi`` (BN -> N_Sigma) and ``psi`` (N_Sigma -> sphere) (:mod:`bngeom.geometry.charts`);
 * :mod:`bngeom.nn` -- the BN network, its vanilla twin, losses and exact gradients
-  (:mod:`bngeom.nn.model`), activations and losses, data and teachers;
+  (:mod:`bngeom.nn.model`), activations and losses, data and teachers, and
+  ``bngeom.load_dataset`` for your own data (:mod:`bngeom.nn.datasets`);
 * :mod:`bngeom.adapters` -- ``bngeom.BNSpace`` / ``bngeom.BNMetric`` for geomstats,
   ``bngeom.BNManifold`` / ``bngeom.make_problem`` for pymanopt;
 * :mod:`bngeom.dynamics` -- ``bngeom.simulate`` / ``bngeom.Trajectory``, the three dynamics
@@ -73,6 +74,7 @@ _LAZY = {
     "run_sweep": "bngeom.experiments.sweeps",
     "make_grid": "bngeom.experiments.sweeps",
     "SweepError": "bngeom.experiments.sweeps",
+    "load_dataset": "bngeom.nn.datasets",
 }
 # Subpackages and the 0.1 module paths, imported on first attribute access.
 _LAZY_MODULES = ("adapters", "dynamics", "wasserstein", "experiments", "testing", "trajectory",

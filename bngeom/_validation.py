@@ -234,3 +234,79 @@ def _tol(arr: NDArray, rtol: float | None, default: float) -> float:
 def _eps(dtype: np.dtype) -> float:
     # np.finfo costs microseconds a call: more than the checks of a few points.
     return float(np.finfo(dtype).eps)
+
+
+#: Centring tolerance for float64 data: a column passes when its mean is at most this
+#: fraction of its root mean square (sqrt of the float64 machine epsilon, about 1.5e-8).
+#: Data centred by :func:`bngeom.center` sits at about 1e-16; float32 data gets the square
+#: root of float32's epsilon (about 3.5e-4). See :func:`check_centered`.
+CENTER_RTOL = float(np.sqrt(np.finfo(np.float64).eps))
+
+
+def check_centered(X: NDArray, name: str = "X") -> None:
+    r"""Refuse data whose columns are not centred (Assumption 1: :math:`\mathbb E x = 0`).
+
+    The BN network subtracts the data mean before normalizing; the closed forms of
+    :mod:`bngeom.nn.model` (:math:`w^\top x/\|w\|_\Sigma`) assume it is already zero, so
+    uncentred data would silently give another network. Column ``j`` passes when
+    :math:`|\bar x_j| \le \tau\,\mathrm{rms}(x_j)` with :math:`\mathrm{rms}(x_j) =
+    (\frac1n\sum_i x_{ij}^2)^{1/2}` (scale-aware: the ratio lies in [0, 1] whatever the
+    units) and :math:`\tau` = :data:`CENTER_RTOL` (``sqrt(eps)`` of ``X``'s dtype).
+    One pass over ``X`` for the means, one for the squares: O(n d), no n x d temporary.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_centered(np.array([[1.0, -2.0], [-1.0, 2.0]]))
+    >>> check_centered(np.array([[1.0, 0.0], [3.0, 0.0]]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: X must be centred ...: column 0 has mean 2.000e+00, 0.894 of its root ...
+    """
+    n = X.shape[0]
+    mean = np.add.reduce(X, axis=0, dtype=np.float64) / n
+    squares = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    if not np.all(np.isfinite(squares)):  # huge entries: measure in units of each column's max
+        top = np.maximum(np.max(X, axis=0), -np.min(X, axis=0)).astype(np.float64)
+        top = np.where(top > 0, top, 1.0)
+        mean = np.add.reduce(X / top, axis=0, dtype=np.float64) / n
+        squares = np.einsum("ij,ij->j", X / top, X / top, dtype=np.float64)
+    rms = np.sqrt(squares / n)
+    tol = CENTER_RTOL if X.dtype.itemsize >= 8 else float(np.sqrt(np.finfo(X.dtype).eps))
+    ratio = np.abs(mean) / np.where(rms > 0, rms, 1.0)
+    bad = np.flatnonzero(ratio > tol)
+    if bad.size:
+        j = int(bad[np.argmax(ratio[bad])])
+        raise ValueError(
+            f"{name} must be centred (Assumption 1: every column has mean 0), but {bad.size} of "
+            f"{X.shape[1]} columns are not: column {j} has mean {float(np.mean(X[:, j])):.3e}, "
+            f"{ratio[j]:.3g} of its root mean square (tolerance {tol:.1e}). The BN network "
+            f"subtracts the data mean and this model does not: centre the data with "
+            f"X = bngeom.center(X) (subtract the same training mean from any new points), or "
+            f"build bngeom.Dataset.from_arrays(X, y), which centres")
+
+
+def check_signed_labels(y: NDArray, name: str = "y") -> None:
+    r"""Labels of the logistic loss :math:`\log(1 + e^{-yf})` must be -1 or +1.
+
+    With 0/1 labels (scikit-learn's convention) every ``y = 0`` sample would add the
+    constant :math:`\log 2` and no gradient: a different problem without a word.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_signed_labels(np.array([1.0, -1.0]))
+    >>> check_signed_labels(np.array([0.0, 1.0, 1.0]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: y must hold labels -1 or +1 for the logistic loss ...
+    """
+    bad = (y != 1.0) & (y != -1.0)
+    if np.any(bad):
+        seen = np.unique(y[bad])[:5].tolist()
+        raise ValueError(
+            f"{name} must hold labels -1 or +1 for the logistic loss log(1 + exp(-y f)), but "
+            f"{int(np.count_nonzero(bad))} of {y.shape[0]} entries are not (values seen include "
+            f"{seen}); map two-class labels with y = bngeom.data.signed_labels(y) (the smaller "
+            f"class -> -1, the larger -> +1; for 0/1 labels that is 2 y - 1), or use the "
+            f"squared loss")

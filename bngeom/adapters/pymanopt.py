@@ -63,12 +63,14 @@ from pymanopt.manifolds.product import Product
 from bngeom import geometry
 from bngeom._validation import (
     as_float_array,
+    check_centered,
     check_covariance,
     check_dimension,
     check_on_manifold,
     check_positive_int,
     check_positive_scalar,
     check_radius,
+    check_signed_labels,
     check_tangent,
 )
 from bngeom.geometry.charts import (
@@ -77,7 +79,7 @@ from bngeom.geometry.charts import (
     normalize_to_manifold,
     normalize_to_sphere,
 )
-from bngeom.nn.functions import get_activation, get_loss
+from bngeom.nn.functions import LOSSES, get_activation, get_loss
 from bngeom.nn.model import DEFAULT_MEMORY_BUDGET, vanilla_loss, vanilla_loss_and_gradients
 
 __all__ = ["SigmaSphereRows", "OutputWeights", "BNManifold", "make_problem"]
@@ -467,9 +469,12 @@ def make_problem(X: ArrayLike, y: ArrayLike, width: int, activation: str = "tanh
     Parameters
     ----------
     X : array_like, shape (n, d)
-        Centred data (Assumption 1).
+        Centred data (Assumption 1), also when ``cov`` is given: uncentred data raises
+        ``ValueError`` (centre it with :func:`bngeom.center`, or build
+        :meth:`bngeom.Dataset.from_arrays`).
     y : array_like, shape (n,)
-        Targets (``{-1, +1}`` labels for the logistic loss).
+        Targets (labels -1 and +1 for the logistic loss, ``ValueError`` otherwise;
+        :func:`bngeom.nn.data.signed_labels` maps 0/1 labels).
     width : int
         Number of neurons ``m``.
     activation, loss : str
@@ -477,7 +482,9 @@ def make_problem(X: ArrayLike, y: ArrayLike, width: int, activation: str = "tanh
     cov : array_like, shape (d, d), optional
         :math:`\Sigma`; default :math:`X^\top X/n` (then ``X`` must be centred).
     radii : array_like, shape (m,) or float, optional
-        Neuron radii (default 1).
+        Neuron radii :math:`r_k = \|w_k\|` (Euclidean norms of the BN weights; default 1),
+        which scale the metric :math:`r_k^2 g`. To start from given BN weights ``W``, use
+        :meth:`BNManifold.from_bn_weights`, which takes the radii and the point from ``W``.
     euclidean_gradient : {"autograd", "closed_form"}
         Where the Euclidean gradient comes from: pymanopt's autograd backend
         on the cost, or :func:`bngeom.model.vanilla_loss_and_gradients` (exact,
@@ -516,11 +523,12 @@ def make_problem(X: ArrayLike, y: ArrayLike, width: int, activation: str = "tanh
                          f"{euclidean_gradient!r}")
     act, lo = get_activation(activation), get_loss(loss)
     check_positive_scalar(memory_budget, "memory_budget")
+    # Centred data whether or not cov is given: the vanilla cost on uncentred X is not the
+    # loss of the BN network (which subtracts the mean), and the labels must fit the loss.
+    check_centered(X)
+    if lo is LOSSES["logistic"]:
+        check_signed_labels(y)
     if cov is None:
-        scale = np.maximum(np.abs(X).max(axis=0), np.finfo(float).tiny)
-        if np.any(np.abs(X.mean(axis=0)) > 1e-8 * scale):
-            raise ValueError("X must be centred (Assumption 1: E x = 0) when cov is not "
-                             "given; use bngeom.data.center(X) or pass cov")
         cov = X.T @ X / X.shape[0]
     cov = check_covariance(cov)
     check_dimension(X, cov.shape[0], "X")

@@ -51,8 +51,10 @@ from bngeom import _parallel
 from bngeom._covariance import checked_covariance
 from bngeom._validation import (
     as_float_array,
+    check_centered,
     check_dimension,
     check_positive_scalar,
+    check_signed_labels,
 )
 from bngeom.geometry.charts import normalize_to_manifold
 from bngeom.nn.functions import ACTIVATIONS, LOSSES, Activation, Loss, get_activation, get_loss
@@ -121,6 +123,12 @@ def _check_data(X: ArrayLike, y: ArrayLike | None, d: int | None = None
         raise ValueError(f"X and y must have the same number of samples, got {X.shape[0]} "
                          f"and {y.shape[0]}")
     return X, y
+
+
+def _check_labels(y: NDArray, lo: Loss) -> None:
+    """The built-in logistic loss takes labels -1 and +1 only (not scikit-learn's 0/1)."""
+    if lo is LOSSES["logistic"]:
+        check_signed_labels(y)
 
 
 def _check_weights(W: ArrayLike, d: int, name_w: str) -> NDArray:
@@ -261,20 +269,38 @@ def vanilla_forward(X: ArrayLike, U: ArrayLike, a: ArrayLike,
 
 def bn_forward(X: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLike,
                activation: str | Activation = "tanh", *,
-               memory_budget: float = DEFAULT_MEMORY_BUDGET) -> NDArray:
+               memory_budget: float = DEFAULT_MEMORY_BUDGET,
+               mean: ArrayLike | None = None) -> NDArray:
     r"""The BN network :math:`f(x) = \frac1m\sum_k a_k\sigma(w_k^\top x/\|w_k\|_\Sigma)` (eqs. 1-4).
 
     Blocked over samples within ``memory_budget`` bytes, like :func:`vanilla_forward`.
+    Without ``mean``, ``X`` is the centred data set the network normalizes over and
+    must be centred (:func:`bngeom._validation.check_centered`: uncentred data raises
+    ``ValueError``). To evaluate the network at other points (a test set, one
+    sample), pass the training data's ``mean``, shape ``(d,)``: the network then
+    computes :math:`w^\top(x - \bar x)/\|w\|_\Sigma`, a BN layer with the
+    population statistics :math:`(\bar x, \Sigma)`; ``mean=np.zeros(d)`` takes the
+    points as already centred.
 
     Examples
     --------
     >>> import numpy as np
-    >>> bn_forward(np.eye(2), 3 * np.eye(2), np.array([2.0, 4.0]), np.eye(2), "relu").tolist()
+    >>> X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    >>> bn_forward(X, 3 * np.eye(2), np.array([2.0, 4.0]), np.eye(2), "relu").tolist()
+    [1.0, 0.0, 2.0, 0.0]
+    >>> bn_forward(np.eye(2), 3 * np.eye(2), np.array([2.0, 4.0]), np.eye(2), "relu",
+    ...            mean=np.zeros(2)).tolist()
     [1.0, 2.0]
     """
     act = get_activation(activation)
     cov = checked_covariance(cov)
     X, _ = _check_data(X, None, cov.shape[0])
+    if mean is None:
+        check_centered(X)
+    else:
+        mean = as_float_array(mean, "mean", min_ndim=1, max_ndim=1)
+        check_dimension(mean, cov.shape[0], "mean")
+        X = X - mean
     W, a = _check_params(W, a, cov.shape[0], "W")
     return _forward_blocked(X, normalize_to_manifold(W, cov), a, act,
                             check_positive_scalar(memory_budget, "memory_budget"))
@@ -300,6 +326,7 @@ def vanilla_loss(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: ArrayLike,
     if _traced(X, y, U, a):
         return anp.mean(lo(vanilla_forward(X, U, a, activation), y))
     X, y = _check_data(X, y)
+    _check_labels(y, lo)
     return float(np.mean(lo(vanilla_forward(X, U, a, activation, memory_budget=memory_budget),
                             y)))
 
@@ -308,15 +335,20 @@ def bn_loss(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLi
             activation: str | Activation = "tanh", loss: str | Loss = "squared") -> float:
     r"""The BN loss :math:`L(W, a) = \tilde L(\varphi(W), a)` (MATH §1).
 
+    ``X`` must be centred (``ValueError`` otherwise, see :func:`bn_forward`) and, for
+    the logistic loss, ``y`` must hold labels -1 and +1.
+
     Examples
     --------
     >>> import numpy as np
-    >>> float(bn_loss(np.eye(2), np.zeros(2), 5 * np.eye(2), np.array([2.0, 2.0]),
-    ...               np.eye(2), "relu"))
-    0.5
+    >>> X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    >>> float(bn_loss(X, np.zeros(4), 5 * np.eye(2), np.array([2.0, 2.0]), np.eye(2), "relu"))
+    0.25
     """
     cov = checked_covariance(cov)
     X, y = _check_data(X, y, cov.shape[0])
+    check_centered(X)
+    _check_labels(y, get_loss(loss))
     W, a = _check_params(W, a, cov.shape[0], "W")
     return vanilla_loss(X, y, normalize_to_manifold(W, cov), a, activation, loss)
 
@@ -380,6 +412,7 @@ def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: Arra
     if validate:
         X, y = _check_data(X, y)
         U, a = _check_params(U, a, X.shape[1], "U")
+        _check_labels(y, lo)
     backend = _choose_backend(backend, act, lo, X.shape[0] * U.shape[0])
     threads = _parallel.default_threads() if backend == "numba" else 1
     return _vanilla(X, y, U, a, act, lo, memory_budget, backend, dtype, threads)
@@ -482,10 +515,14 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
     :func:`bn_gradient_from_vanilla`; ``memory_budget``, ``validate``,
     ``backend`` and ``precision`` are those of :func:`vanilla_loss_and_gradients`.
 
+    With ``validate``, ``X`` must be centred (``ValueError`` otherwise, see
+    :func:`bn_forward`) and, for the logistic loss, ``y`` must hold labels -1 and +1.
+
     Examples
     --------
     >>> import numpy as np
-    >>> res = bn_loss_and_gradients(np.eye(2), np.zeros(2), 2 * np.eye(2),
+    >>> X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    >>> res = bn_loss_and_gradients(X, np.zeros(4), 2 * np.eye(2),
     ...                             np.array([2.0, 2.0]), np.eye(2), "relu")
     >>> res.grad_w.tolist()
     [[0.0, 0.0], [0.0, 0.0]]
@@ -496,6 +533,8 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
         cov = checked_covariance(cov)
         X, y = _check_data(X, y, cov.shape[0])
         W, a = _check_params(W, a, cov.shape[0], "W")
+        check_centered(X)
+        _check_labels(y, lo)
     backend = _choose_backend(backend, act, lo, np.shape(X)[0] * np.shape(W)[0])
     threads, single = 1, contextlib.nullcontext()
     if backend == "numba":

@@ -119,9 +119,13 @@ def test_make_problem_checks():
         make_problem(ds.X, ds.y, 3, activation="swish")
     with pytest.raises(ValueError, match="X must have last dimension"):
         make_problem(ds.X, ds.y, 3, cov=np.eye(3))
-    # a given cov is used as is (X need not be centred then)
-    problem, M = make_problem(ds.X + 1.0, ds.y, 3, cov=ds.cov)
-    close(M.cov, ds.cov)
+    # a given cov is used as is, but X must be centred then too (issue 13)
+    problem, M = make_problem(ds.X, ds.y, 3, cov=2.0 * ds.cov)
+    close(M.cov, 2.0 * ds.cov)
+    with pytest.raises(ValueError, match="centred.*bngeom.center"):
+        make_problem(ds.X + 1.0, ds.y, 3, cov=ds.cov)
+    with pytest.raises(ValueError, match="labels -1 or \\+1.*signed_labels"):
+        make_problem(ds.X, (ds.y > 0).astype(float), 3, loss="logistic")
 
 
 def test_random_draws_are_reproducible():
