@@ -63,6 +63,7 @@ from bngeom.dynamics.trajectory import (
     Checkpoint,
     Trajectory,
     _fornberg_first_derivative,
+    checkpoint_lock,
     load_checkpoint,
     save_checkpoint,
 )
@@ -461,7 +462,9 @@ def simulate(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, t_end: float,
         thread counts: the fast gradient kernels split the samples over threads,
         which changes the last bits of the sums); a checkpoint of a different run
         (other data, initialization or settings) raises ``ValueError``, and a
-        finished one is returned as is.
+        finished one is returned as is. The run holds a lock on the checkpoint
+        (``<checkpoint>.lock``): a second run on the same checkpoint raises
+        :class:`bngeom._io.LockedError` at once instead of mixing their states.
     checkpoint_every : int, optional
     resume : bool
         Resume from an existing checkpoint (else start over and overwrite it).
@@ -567,37 +570,39 @@ def simulate(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, t_end: float,
                 **(meta or {})}
 
     # ---- resume -----------------------------------------------------------
-    previous: Checkpoint | None = None
-    if checkpoint is not None and resume and checkpoint.exists():
-        previous = load_checkpoint(checkpoint)
-        if previous.fingerprint != fingerprint:
-            raise ValueError(f"checkpoint {checkpoint} belongs to a different run (other data, "
-                             "initialization or settings); delete it or pass resume=False")
-        if previous.complete:
-            traj = previous.trajectory
-            traj.meta.update(run_meta)
-            traj.meta["energy_identity_error"] = traj.energy_identity_error()
-            return traj
+    # the lock is held for the whole run: a second run on this checkpoint is refused
+    with checkpoint_lock(checkpoint):
+        previous: Checkpoint | None = None
+        if checkpoint is not None and resume and checkpoint.exists():
+            previous = load_checkpoint(checkpoint)
+            if previous.fingerprint != fingerprint:
+                raise ValueError(f"checkpoint {checkpoint} belongs to a different run (other data, "
+                                 "initialization or settings); delete it or pass resume=False")
+            if previous.complete:
+                traj = previous.trajectory
+                traj.meta.update(run_meta)
+                traj.meta["energy_identity_error"] = traj.energy_identity_error()
+                return traj
 
-    rec = _Recorder(m, d, None if previous is None else previous.trajectory)
-    W, a = (W0, a0) if previous is None else (previous.W.copy(), previous.a.copy())
-    position = 0 if previous is None else previous.position
+        rec = _Recorder(m, d, None if previous is None else previous.trajectory)
+        W, a = (W0, a0) if previous is None else (previous.W.copy(), previous.a.copy())
+        position = 0 if previous is None else previous.position
 
-    def save(pos: int, W: NDArray, a: NDArray, complete: bool = False) -> None:
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, Checkpoint(rec.trajectory(run_meta), W, a, pos,
-                                                   fingerprint, complete))
+        def save(pos: int, W: NDArray, a: NDArray, complete: bool = False) -> None:
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, Checkpoint(rec.trajectory(run_meta), W, a, pos,
+                                                       fingerprint, complete))
 
-    if method == "gd":
-        W, a = _run_gd(system, W, a, position, n_steps, step, record_steps, rec, save,
-                       checkpoint_every, progress)
-    else:
-        W, a = _run_flow(system, W, a, position, boundaries, grid, rec, save,
-                         checkpoint_every, rtol, atol, integrator, progress)
-    traj = rec.trajectory(run_meta)
-    traj.meta["energy_identity_error"] = traj.energy_identity_error()
-    save(n_steps if method == "gd" else len(boundaries) - 1, W, a, complete=True)
-    return traj
+        if method == "gd":
+            W, a = _run_gd(system, W, a, position, n_steps, step, record_steps, rec, save,
+                           checkpoint_every, progress)
+        else:
+            W, a = _run_flow(system, W, a, position, boundaries, grid, rec, save,
+                             checkpoint_every, rtol, atol, integrator, progress)
+        traj = rec.trajectory(run_meta)
+        traj.meta["energy_identity_error"] = traj.energy_identity_error()
+        save(n_steps if method == "gd" else len(boundaries) - 1, W, a, complete=True)
+        return traj
 
 
 def _run_gd(system: _System, W: NDArray, a: NDArray, k: int, n_steps: int, step: float,
