@@ -23,14 +23,24 @@ from collections.abc import Sequence
 
 from bngeom import __version__
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "OneLineArgumentParser"]
 
 #: Exit status of a run interrupted by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr and exit status 2."""
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2.
+
+    Examples
+    --------
+    >>> p = OneLineArgumentParser(prog="demo")
+    >>> _ = p.add_argument("--n", type=int)
+    >>> p.parse_args(["--n", "x"])
+    Traceback (most recent call last):
+    ...
+    SystemExit: 2
+    """
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
@@ -103,7 +113,7 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bngeom`` command."""
-    parser = _Parser(
+    parser = OneLineArgumentParser(
         prog="bngeom",
         description="Riemannian geometry of two-layer networks with batch normalization: "
                     "numerical checks, the paper's experiments and benchmarks.")

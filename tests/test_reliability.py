@@ -124,6 +124,8 @@ def test_checkpoint_lock(tmp_path):
     ["check", "--tolerance", "-1"], ["check", "--tolerance", "inf"], ["check", "--bogus"],
     ["reproduce", "--seed", "-1"], ["reproduce", "--out", ""], ["reproduce", "--n-jobs", "0"],
     ["reproduce", "--only", "nope"], ["reproduce", "--seed", "x"], ["nosuch"], [],
+    ["bench", "--repeats", "-1"], ["bench", "--threads", "0"], ["bench", "--out", ""],
+    ["bench", "--out", "/no/such/dir/bench.json"], ["bench", "--bogus"],
 ])
 def test_bad_arguments_are_one_line_and_exit_2(argv, capsys):
     try:
