@@ -25,10 +25,26 @@ def as_float_array(value: ArrayLike, name: str, *, min_ndim: int = 0,
     """Convert ``value`` to a finite real floating array or raise.
 
     Integer and boolean input is promoted to float64; float32 stays float32.
-    Complex, object and string input raises ``TypeError``.
+    Complex, object and string input raises ``TypeError``; so do masked arrays
+    (numpy would drop the mask and compute with the masked values) and float16
+    (3 significant digits: a point of N_Sigma would hold only to about 1e-3,
+    and every closed form loses most of its digits).
+
+    Examples
+    --------
+    >>> as_float_array([1, 2], "x").dtype
+    dtype('float64')
+    >>> as_float_array(np.ma.masked_array([1.0, 2.0], mask=[0, 1]), "x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: x is a masked array; its mask would be ignored: ...
     """
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a real numeric array, got a string")
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array; its mask would be ignored: pass "
+                        f"{name}.compressed() or {name}.filled(value), or select the unmasked "
+                        "rows")
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
@@ -37,6 +53,9 @@ def as_float_array(value: ArrayLike, name: str, *, min_ndim: int = 0,
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
         raise TypeError(f"{name} must have a real floating dtype, got dtype {arr.dtype}")
+    elif arr.dtype.itemsize < 4:
+        raise TypeError(f"{name} has dtype {arr.dtype}, which is not supported (3 significant "
+                        "digits); convert it to float32 or float64")
     if arr.ndim < min_ndim or (max_ndim is not None and arr.ndim > max_ndim):
         want = f"{min_ndim}" if max_ndim == min_ndim else (
             f"at least {min_ndim}" if max_ndim is None else f"{min_ndim} to {max_ndim}")
@@ -71,6 +90,8 @@ def check_positive_scalar(value: Any, name: str) -> float:
     """Return ``value`` as a float after checking it is finite and > 0."""
     if isinstance(value, (str, bytes, np.str_, np.bytes_)):
         raise TypeError(f"{name} must be a real scalar, got the string {value!r}")
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} must be a real scalar, got a masked value")
     if isinstance(value, (bool, np.bool_)) or not np.isscalar(value) and np.ndim(value) != 0:
         raise TypeError(f"{name} must be a real scalar, got {type(value).__name__}")
     try:
