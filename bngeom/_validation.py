@@ -7,6 +7,7 @@ silent NaN or a crash deep inside numpy.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -185,6 +186,76 @@ def check_covariance(cov: ArrayLike, name: str = "cov", *, rtol: float = 1e-10) 
             f"{name} must be positive definite, but it is {kind}: "
             f"smallest eigenvalue {eig[0]:.6e} (largest {eig[-1]:.6e})")
     return arr
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate, or None if the system does not say.
+
+    The smaller of Linux's ``MemAvailable`` and the cgroup (container) limit minus
+    its usage; elsewhere the physical memory.
+    """
+    found = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as fh:
+            limit = fh.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as fh:
+            used = int(fh.read().strip())
+        if limit != "max":
+            found.append(max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return None
+    return min(found)
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def check_memory(n_bytes: float, name: str, what: str) -> None:
+    """Refuse at once a request whose memory need exceeds the memory available.
+
+    Parameters
+    ----------
+    n_bytes : float
+        The peak memory the request needs (its result and temporaries).
+    name : str
+        The argument that sets the size, named in the message.
+    what : str
+        What needs the memory (``"the (200, 2000, 2000) result"``).
+
+    Raises
+    ------
+    ValueError
+        If ``n_bytes`` exceeds :func:`available_memory`.
+
+    Examples
+    --------
+    >>> check_memory(1e3, "n_samples", "the points")
+    >>> check_memory(1e30, "n_samples", "the points")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: n_samples is too large: the points would need about 1e+18 TB, more than ...
+    """
+    avail = available_memory()
+    if avail is not None and n_bytes > avail:
+        raise ValueError(f"{name} is too large: {what} would need about {_bytes(n_bytes)}, more "
+                         f"than the {_bytes(avail)} of memory available; ask for less (or "
+                         "split the request into batches)")
 
 
 def check_dimension(arr: NDArray, d: int, name: str, source: str = "cov") -> None:

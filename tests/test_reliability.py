@@ -256,3 +256,50 @@ def test_file_errors_name_the_users_path(tmp_path):
     with pytest.raises(IsADirectoryError, match=f"{tmp_path}: is a directory"):
         Trajectory.load(tmp_path)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+# --------------------------------------------------------------------------- 5. resources
+
+
+@pytest.fixture
+def one_gigabyte(monkeypatch):
+    """Pretend 1 GB is available, so that the refusals do not depend on this machine."""
+    import bngeom._validation as validation
+    monkeypatch.setattr(validation, "available_memory", lambda: 10**9)
+
+
+@pytest.mark.parametrize(("call", "name", "need"), [
+    (lambda g: g.metric_matrix(np.zeros((200, 2000)), np.eye(2000)), "base_point", "51.2 GB"),
+    (lambda g: g.cometric_matrix(np.zeros((200, 2000)), np.eye(2000)), "base_point", "25.6 GB"),
+    (lambda g: g.random_point(np.eye(3), 10**9), "n_samples", "72 GB"),
+    (lambda g: g.geodesic(np.array([1.0, 0.0, 0.0]), np.eye(3),
+                          initial_tangent_vec=np.array([0.0, 1.0, 0.0]))(
+        np.broadcast_to(0.5, (10**9,))), "t", "96 GB"),
+])
+def test_impossible_requests_are_refused_up_front(one_gigabyte, call, name, need):
+    from bngeom import geometry
+    t0 = time.process_time()
+    with pytest.raises(ValueError, match=rf"^{name} is too large: .* would need about {need}, "
+                                         r"more than the 1 GB of memory available"):
+        call(geometry)
+    assert time.process_time() - t0 < 5.0  # refused before the work, not after it
+
+
+def test_simulate_refuses_records_that_cannot_fit(one_gigabyte):
+    ds = make_teacher_dataset(16, [2.0, 1.0, 0.5], teacher_width=2, rng=0)
+    W0 = np.ones((2_000_000, 3))
+    with pytest.raises(ValueError, match=r"^W0 \(width 2000000\) with 101 records is too "
+                                         r"large: .* about 50 GB"):
+        dynamics.simulate(ds, W0, np.ones(2_000_000), t_end=1.0, n_records=101)
+
+
+def test_requests_that_fit_still_run(one_gigabyte):
+    from bngeom import geometry
+    assert geometry.metric_matrix(geometry.random_point(np.eye(3), 10, rng=0),
+                                  np.eye(3)).shape == (10, 3, 3)
+
+
+def test_available_memory_is_positive():
+    from bngeom._validation import available_memory
+    avail = available_memory()
+    assert avail is None or avail > 0

@@ -54,6 +54,7 @@ from bngeom._validation import (
     as_float_array,
     check_covariance,
     check_dimension,
+    check_memory,
     check_on_manifold,
     check_positive_int,
     check_positive_scalar,
@@ -367,6 +368,14 @@ def _record_grid(t_end: float, record_times: ArrayLike | None, n_records: int) -
     return rt
 
 
+def _run_bytes(n_records: int, m: int, d: int, memory_budget: float) -> float:
+    """Peak memory of a run: the records (held, stacked into a Trajectory and checksummed
+    into a checkpoint: three copies), the ODE solver's stages (about 20 states) and the
+    blocked n x m temporaries of the gradient (``memory_budget``)."""
+    per_record = m * (2 * d + 4) + 4
+    return 8.0 * (3 * n_records * per_record + 20 * m * (d + 1)) + memory_budget
+
+
 def _fingerprint(X: NDArray, y: NDArray, cov: NDArray, W0: NDArray, a0: NDArray,
                  radius: NDArray | None, settings: dict) -> str:
     h = hashlib.sha256()
@@ -532,6 +541,8 @@ def simulate(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, t_end: float,
         except (TypeError, ValueError) as exc:
             raise TypeError(f"meta must be JSON-serializable: {exc}") from None
     grid = _record_grid(t_end, record_times, n_records)
+    check_memory(_run_bytes(len(grid), m, d, memory_budget),
+                 f"W0 (width {m}) with {len(grid)} records", "the records and the solver state")
     if method == "gd":
         if step is None:
             raise ValueError("step is required for method='gd' (mean-field time step eta/m)")
