@@ -997,25 +997,48 @@ def _result(r: dict[str, Any]) -> str:
     return "pass" if r["passed"] else "FAIL"
 
 
+def _positive_int(text: str) -> int:
+    """A command-line integer >= 1 (``--repeats``, ``--threads``, ``--b5-repeats``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
+def _output_file(text: str) -> str:
+    """A command-line output file: not empty, not a directory, in an existing directory."""
+    path = Path(text)
+    if not text.strip() or path.is_dir():
+        raise argparse.ArgumentTypeError(f"must name a file, got {text!r}")
+    if not (path.parent if str(path.parent) else Path(".")).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: directory {path.parent} does not exist")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from bngeom.cli import OneLineArgumentParser
+
+    p = OneLineArgumentParser(
         prog="bngeom bench",
         description="Run the benchmark suite (issue 6 targets B1-B5), print the table and "
                     "write it as JSON.")
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes: a smoke run of every row (well under a minute); targets "
                         "are not assessed")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="FILE",
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="FILE", type=_output_file,
                    help=f"JSON output file (default {DEFAULT_OUT})")
     p.add_argument("--only", nargs="+", choices=GROUPS, metavar="GROUP",
                    help="run only these groups (B1 .. B5)")
-    p.add_argument("--repeats", type=int, default=5, metavar="N",
+    p.add_argument("--repeats", type=_positive_int, default=5, metavar="N",
                    help="timings per measurement; the median is reported (default 5)")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                    help="threads for every contender (default: the number of CPUs)")
-    p.add_argument("--b5-repeats", type=int, default=1, metavar="N",
+    p.add_argument("--b5-repeats", type=_positive_int, default=1, metavar="N",
                    help="runs of `bngeom reproduce` for B5 (default 1)")
-    p.add_argument("--markdown", default=None, metavar="FILE",
+    p.add_argument("--markdown", default=None, metavar="FILE", type=_output_file,
                    help="also write the table and its notes as Markdown to FILE")
     return p
 

@@ -8,6 +8,7 @@ silent NaN or a crash deep inside numpy.
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,26 @@ def as_float_array(value: ArrayLike, name: str, *, min_ndim: int = 0,
     """Convert ``value`` to a finite real floating array or raise.
 
     Integer and boolean input is promoted to float64; float32 stays float32.
-    Complex, object and string input raises ``TypeError``.
+    Complex, object and string input raises ``TypeError``; so do masked arrays
+    (numpy would drop the mask and compute with the masked values) and float16
+    (3 significant digits: a point of N_Sigma would hold only to about 1e-3,
+    and every closed form loses most of its digits).
+
+    Examples
+    --------
+    >>> as_float_array([1, 2], "x").dtype
+    dtype('float64')
+    >>> as_float_array(np.ma.masked_array([1.0, 2.0], mask=[0, 1]), "x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: x is a masked array; its mask would be ignored: ...
     """
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a real numeric array, got a string")
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array; its mask would be ignored: pass "
+                        f"{name}.compressed() or {name}.filled(value), or select the unmasked "
+                        "rows")
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
@@ -38,6 +55,9 @@ def as_float_array(value: ArrayLike, name: str, *, min_ndim: int = 0,
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
         raise TypeError(f"{name} must have a real floating dtype, got dtype {arr.dtype}")
+    elif arr.dtype.itemsize < 4:
+        raise TypeError(f"{name} has dtype {arr.dtype}, which is not supported (3 significant "
+                        "digits); convert it to float32 or float64")
     if arr.ndim < min_ndim or (max_ndim is not None and arr.ndim > max_ndim):
         want = f"{min_ndim}" if max_ndim == min_ndim else (
             f"at least {min_ndim}" if max_ndim is None else f"{min_ndim} to {max_ndim}")
@@ -72,6 +92,8 @@ def check_positive_scalar(value: Any, name: str) -> float:
     """Return ``value`` as a float after checking it is finite and > 0."""
     if isinstance(value, (str, bytes, np.str_, np.bytes_)):
         raise TypeError(f"{name} must be a real scalar, got the string {value!r}")
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} must be a real scalar, got a masked value")
     if isinstance(value, (bool, np.bool_)) or not np.isscalar(value) and np.ndim(value) != 0:
         raise TypeError(f"{name} must be a real scalar, got {type(value).__name__}")
     try:
@@ -165,6 +187,76 @@ def check_covariance(cov: ArrayLike, name: str = "cov", *, rtol: float = 1e-10) 
             f"{name} must be positive definite, but it is {kind}: "
             f"smallest eigenvalue {eig[0]:.6e} (largest {eig[-1]:.6e})")
     return arr
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate, or None if the system does not say.
+
+    The smaller of Linux's ``MemAvailable`` and the cgroup (container) limit minus
+    its usage; elsewhere the physical memory.
+    """
+    found = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as fh:
+            limit = fh.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as fh:
+            used = int(fh.read().strip())
+        if limit != "max":
+            found.append(max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return None
+    return min(found)
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def check_memory(n_bytes: float, name: str, what: str) -> None:
+    """Refuse at once a request whose memory need exceeds the memory available.
+
+    Parameters
+    ----------
+    n_bytes : float
+        The peak memory the request needs (its result and temporaries).
+    name : str
+        The argument that sets the size, named in the message.
+    what : str
+        What needs the memory (``"the (200, 2000, 2000) result"``).
+
+    Raises
+    ------
+    ValueError
+        If ``n_bytes`` exceeds :func:`available_memory`.
+
+    Examples
+    --------
+    >>> check_memory(1e3, "n_samples", "the points")
+    >>> check_memory(1e30, "n_samples", "the points")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: n_samples is too large: the points would need about 1e+18 TB, more than ...
+    """
+    avail = available_memory()
+    if avail is not None and n_bytes > avail:
+        raise ValueError(f"{name} is too large: {what} would need about {_bytes(n_bytes)}, more "
+                         f"than the {_bytes(avail)} of memory available; ask for less (or "
+                         "split the request into batches)")
 
 
 def check_dimension(arr: NDArray, d: int, name: str, source: str = "cov") -> None:

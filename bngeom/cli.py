@@ -9,6 +9,10 @@ Subcommands
     Run the paper's claims, write figures and a report (see ``--help``).
 ``bngeom bench``
     Run the benchmark suite (see ``--help``).
+
+A bad argument of any subcommand prints one line (``bngeom check: error: ...``) and
+exits with status 2; Ctrl-C prints one line and exits with status 130, leaving every
+file written so far complete (all writes are atomic).
 """
 
 from __future__ import annotations
@@ -19,7 +23,49 @@ from collections.abc import Sequence
 
 from bngeom import __version__
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser", "OneLineArgumentParser"]
+
+#: Exit status of a run interrupted by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2.
+
+    Examples
+    --------
+    >>> p = OneLineArgumentParser(prog="demo")
+    >>> _ = p.add_argument("--n", type=int)
+    >>> p.parse_args(["--n", "x"])
+    Traceback (most recent call last):
+    ...
+    SystemExit: 2
+    """
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _seed(text: str) -> int:
+    """``--seed``: a non-negative integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    """``--tolerance``: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text!r}")
+    return value
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -67,7 +113,7 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bngeom`` command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="bngeom",
         description="Riemannian geometry of two-layer networks with batch normalization: "
                     "numerical checks, the paper's experiments and benchmarks.")
@@ -81,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "T_u and equals its closed form) and Theorem 2 (the BN-induced velocity "
                     "equals minus the Riemannian gradient, against an autograd BN layer), print "
                     "the relative discrepancies and exit 1 if any exceeds the tolerance.")
-    check.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    check.add_argument("--tolerance", type=float, default=1e-10,
+    check.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    check.add_argument("--tolerance", type=_tolerance, default=1e-10,
                        help="relative tolerance (default 1e-10)")
     check.set_defaults(func=_run_check)
 
@@ -116,7 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Everything after `bench` belongs to the benchmark suite's own parser.
         return _run_bench(argparse.Namespace(bench_args=argv[1:]))
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print(f"bngeom {args.command}: interrupted; files written so far are complete",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -83,6 +83,17 @@ def _string(value, rng):
     return rng.choice(["abc", "1.0"]) if np.ndim(value) == 0 else np.asarray(value).astype(str)
 
 
+def _masked(value, rng):
+    arr = np.array(value, dtype=float, copy=True)
+    mask = np.zeros(arr.shape, dtype=bool)
+    mask.reshape(-1)[rng.integers(max(arr.size, 1))] = arr.size > 0
+    return np.ma.masked_array(arr, mask=mask)
+
+
+def _float16(value, rng):
+    return np.asarray(value, dtype=float).astype(np.float16)
+
+
 def _non_symmetric(cov, rng):
     cov = np.array(cov, copy=True)
     i, j = rng.choice(cov.shape[0], size=2, replace=False)
@@ -173,6 +184,8 @@ ARRAY = {
     "complex dtype": (_complex, "TypeError"),
     "object dtype": (_object, "TypeError"),
     "string dtype": (_string, "TypeError"),
+    "masked array": (_masked, "TypeError"),
+    "float16 dtype": (_float16, "TypeError"),
 }
 # Points and vectors batch over any leading axes: only a scalar has too few dimensions.
 BATCHED = {**ARRAY, "wrong number of dimensions": (_scalar, "ValueError")}
@@ -205,7 +218,9 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
           "wrong number of dimensions": (_extra_axis, "ValueError"),
           "X and y of different lengths": (_length_mismatch, "ValueError"),
           "complex dtype": (_complex, "TypeError"),
-          "string dtype": (_string, "TypeError")},
+          "string dtype": (_string, "TypeError"),
+          "masked array": (_masked, "TypeError"),
+          "float16 dtype": (_float16, "TypeError")},
     "activation": {"unknown name": (_unknown_name, "ValueError"),
                    "not a name": (_not_a_name, "TypeError")},
     "loss": {"unknown name": (_unknown_name, "ValueError"),
@@ -236,7 +251,8 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
                       "negative weight": (lambda w, r: -np.asarray(w), "ValueError"),
                       "not summing to 1": (lambda w, r: 2.0 * np.asarray(w), "ValueError"),
                       "wrong shape": (_length_mismatch, "ValueError"),
-                      "complex dtype": (_complex, "TypeError")},
+                      "complex dtype": (_complex, "TypeError"),
+                      "masked array": (_masked, "TypeError")},
     "seed": {"negative seed": (lambda v, r: int(r.choice([-1, -7])), "ValueError"),
              "not an integer": (_non_integer, "TypeError")},
     "widths": {"width <= 0": (lambda v, r: (10, int(r.choice([0, -3]))), "ValueError"),
@@ -249,7 +265,14 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
     "dataset": {"not a Dataset": (lambda ds, r: (ds.X, ds.y), "TypeError")},
     "choice": {"unknown name": (_unknown_name, "ValueError")},
     "path": {"truncated file": (lambda p, r: _truncated_copy(p, r), "ValueError"),
-             "not an npz file": (lambda p, r: _garbage_file(p, r), "ValueError")},
+             "not an npz file": (lambda p, r: _garbage_file(p, r), "ValueError"),
+             "valid checksum, NaN loss": (lambda p, r: _edited(p, r, "loss", np.nan),
+                                          "ValueError"),
+             "valid checksum, decreasing times": (lambda p, r: _edited(p, r, "times", None),
+                                                  "ValueError"),
+             "valid checksum, complex W": (lambda p, r: _edited(p, r, "W", 1j), "ValueError"),
+             "valid checksum, string W": (lambda p, r: _edited(p, r, "W", "1.0"),
+                                          "ValueError")},
 }
 
 
@@ -263,6 +286,27 @@ def _truncated_copy(path, rng):
 def _garbage_file(path, rng):
     out = Path(path).with_name(f"garbage-{rng.integers(1 << 30)}.npz")
     out.write_bytes(rng.bytes(int(rng.integers(1, 500))))
+    return out
+
+
+def _edited(path, rng, key, value):
+    """A copy of a trajectory file with one entry changed and a valid checksum."""
+    from bngeom.dynamics.trajectory import _read_npz, _write_npz
+
+    arrays = _read_npz(path)
+    arr = arrays[key]
+    if value is None:  # times: reverse
+        arrays[key] = arr[::-1].copy()
+    elif isinstance(value, str):
+        arrays[key] = np.full(arr.shape, value)
+    elif isinstance(value, complex):
+        arrays[key] = arr + value
+    else:
+        arr = arr.copy()
+        arr.reshape(-1)[rng.integers(arr.size)] = value
+        arrays[key] = arr
+    out = Path(path).with_name(f"edited-{key}-{rng.integers(1 << 30)}.npz")
+    _write_npz(out, arrays)
     return out
 
 
@@ -516,7 +560,7 @@ ENTRIES: list[Entry] = [
           {"a": ("W",)}),
     Entry("trajectory.Trajectory.load", trajectory.Trajectory.load,
           lambda: {"path": _saved_trajectory()}, {"path": "path"},
-          {"path": ("truncated or corrupted",)}),
+          {"path": ("truncated or corrupted", "trajectory arrays")}),
     Entry("BNSpace", _bnspace, lambda: {"cov": COV, "radius": 2.0},
           {"cov": "cov", "radius": "radius"}),
     _space_entry("inner_product", ["tangent_vec_a", "tangent_vec_b", "base_point"],

@@ -51,6 +51,7 @@ from bngeom._covariance import checked_covariance
 from bngeom._validation import (
     as_float_array,
     check_dimension,
+    check_memory,
     check_on_manifold,
     check_positive_int,
     check_positive_scalar,
@@ -70,6 +71,7 @@ from bngeom.dynamics.trajectory import (
     Checkpoint,
     Trajectory,
     _fornberg_first_derivative,
+    checkpoint_lock,
     load_checkpoint,
     save_checkpoint,
 )
@@ -351,6 +353,14 @@ class _Recorder:
         return Trajectory(**arrays, meta=dict(meta))
 
 
+def _run_bytes(n_records: int, m: int, d: int, memory_budget: float) -> float:
+    """Peak memory of a run: the records (held, stacked into a Trajectory and checksummed
+    into a checkpoint: three copies), the ODE solver's stages (about 20 states) and the
+    blocked n x m temporaries of the gradient (``memory_budget``)."""
+    per_record = m * (2 * d + 4) + 4
+    return 8.0 * (3 * n_records * per_record + 20 * m * (d + 1)) + memory_budget
+
+
 def _fingerprint(X: NDArray, y: NDArray, cov: NDArray, W0: NDArray, a0: NDArray,
                  radius: NDArray | None, settings: dict) -> str:
     h = hashlib.sha256()
@@ -459,13 +469,15 @@ def simulate(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, t_end: float,
     plan, W0, a0 = _plan(dataset, W0, a0, t_end, chart, opts[Model], opts[Solver],
                          opts[Recording])
     ckpt = opts[Checkpointing]
-    previous = _resume(plan, ckpt)
-    if previous is not None and previous.complete:
-        traj = previous.trajectory
-        traj.meta.update(plan.meta)
-        traj.meta["energy_identity_error"] = traj.energy_identity_error()
-        return traj
-    return _execute(plan, W0, a0, previous, ckpt, opts[Recording].progress)
+    # the lock is held for the whole run: a second run on this checkpoint is refused
+    with checkpoint_lock(ckpt.path):
+        previous = _resume(plan, ckpt)
+        if previous is not None and previous.complete:
+            traj = previous.trajectory
+            traj.meta.update(plan.meta)
+            traj.meta["energy_identity_error"] = traj.energy_identity_error()
+            return traj
+        return _execute(plan, W0, a0, previous, ckpt, opts[Recording].progress)
 
 
 @dataclass(frozen=True)
@@ -507,6 +519,8 @@ def _plan(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, t_end: float, chart: s
     t_end = check_positive_scalar(t_end, "t_end")
     r = _check_radius(model.radius, chart, m)
     grid = recording.grid(t_end)
+    check_memory(_run_bytes(len(grid), m, d, model.memory_budget),
+                 f"W0 (width {m}) with {len(grid)} records", "the records and the solver state")
     n_steps = record_steps = boundaries = None
     if solver.method == "gd":
         n_steps, record_steps = _gd_schedule(t_end, grid, solver.step,

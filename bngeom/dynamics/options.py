@@ -217,7 +217,9 @@ class Checkpointing:
         (``"flow"``; default: at every record) and at the end. If it exists and ``resume``
         is true, the run continues from it and ends bit-identical to an uninterrupted run
         (on the same numerical libraries and thread counts); a checkpoint of a different run
-        raises ``ValueError``, and a finished one is returned as is.
+        raises ``ValueError``, and a finished one is returned as is. The run holds a lock on
+        the checkpoint (``<path>.lock``): a second run on the same checkpoint raises
+        :class:`bngeom._io.LockedError` at once instead of mixing their states.
     every : int, optional
     resume : bool
         Resume from an existing checkpoint (else start over and overwrite it).

@@ -35,16 +35,20 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bngeom._io import atomic_write, jsonable
+from bngeom._io import atomic_write, exclusive, jsonable
+from bngeom._validation import as_float_array
 
 __all__ = [
     "FORMAT",
@@ -52,6 +56,7 @@ __all__ = [
     "Checkpoint",
     "save_checkpoint",
     "load_checkpoint",
+    "checkpoint_lock",
     "finite_difference_derivative",
 ]
 
@@ -207,9 +212,10 @@ class Trajectory:
 
     def __post_init__(self) -> None:
         for name in _RECORD_FIELDS:
-            setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+            arr = as_float_array(getattr(self, name), name, allow_empty=True)
+            setattr(self, name, np.asarray(arr, dtype=np.float64))
         if self.dloss_dt is not None:
-            self.dloss_dt = np.asarray(self.dloss_dt, dtype=np.float64)
+            self.dloss_dt = _rate_array(self.dloss_dt)
         if not isinstance(self.meta, dict):
             raise TypeError(f"meta must be a dict, got {type(self.meta).__name__}")
         if self.W.ndim != 3:
@@ -224,6 +230,7 @@ class Trajectory:
             if shape != expected[extra]:
                 raise ValueError(f"{name} must have shape {expected[extra]} to match W "
                                  f"{self.W.shape}, got {shape}")
+        _check_record_values(self)
 
     # -- sizes ---------------------------------------------------------------
 
@@ -316,14 +323,45 @@ class Trajectory:
         return _trajectory_from(_read_npz(path), path)
 
 
+def _rate_array(value: ArrayLike) -> NDArray:
+    """``dloss_dt``: real floats, NaN where not measured, never infinite."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError("dloss_dt must be a plain array, got a masked array")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"dloss_dt must have a real floating dtype, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if np.any(np.isinf(arr)):
+        raise ValueError("dloss_dt must be finite or NaN (not measured), it contains inf")
+    return arr
+
+
+def _check_record_values(traj: Trajectory) -> None:
+    """Increasing record times, positive radii and non-negative speeds and dissipation."""
+    steps = np.diff(traj.times)
+    if np.any(steps <= 0):
+        i = int(np.argmax(steps <= 0))
+        raise ValueError(f"times must be strictly increasing, but times[{i + 1}] = "
+                         f"{traj.times[i + 1]!r} follows times[{i}] = {traj.times[i]!r}")
+    if np.any(traj.radius <= 0):
+        raise ValueError(f"radius must be > 0, its smallest entry is {traj.radius.min()!r}")
+    for name in ("speed_u", "speed_a", "dissipation"):
+        value = getattr(traj, name)
+        if np.any(value < 0):
+            raise ValueError(f"{name} must be >= 0, its smallest entry is {value.min()!r}")
+
+
 def _trajectory_from(arrays: dict[str, NDArray], path: str | os.PathLike) -> Trajectory:
     missing = [k for k in (*_RECORD_FIELDS, "meta", "format") if k not in arrays]
     if missing:
         raise ValueError(f"{os.fspath(path)}: not a complete bngeom trajectory file, "
                          f"missing entries {missing}")
-    if str(arrays["format"]) != FORMAT:
+    if arrays["format"].dtype.kind != "U" or str(arrays["format"]) != FORMAT:
         raise ValueError(f"{os.fspath(path)}: unknown format {str(arrays['format'])!r}, "
                          f"expected {FORMAT!r}")
+    if arrays["meta"].dtype.kind != "U" or arrays["meta"].shape != ():
+        raise ValueError(f"{os.fspath(path)}: invalid trajectory arrays: meta must be a "
+                         "JSON string")
     try:
         meta = json.loads(str(arrays["meta"]))
     except json.JSONDecodeError as exc:
@@ -334,7 +372,8 @@ def _trajectory_from(arrays: dict[str, NDArray], path: str | os.PathLike) -> Tra
         return Trajectory(**{k: arrays[k] for k in _RECORD_FIELDS}, meta=meta,
                           dloss_dt=arrays.get("dloss_dt"))
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{os.fspath(path)}: inconsistent trajectory arrays: {exc}") from None
+        raise ValueError(f"{os.fspath(path)}: invalid or inconsistent trajectory arrays: "
+                         f"{exc}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -413,13 +452,66 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if missing:
         raise ValueError(f"{os.fspath(path)}: not a bngeom checkpoint, missing entries {missing}")
     traj = _trajectory_from(arrays, path)
-    W, a = arrays[keys[0]], arrays[keys[1]]
-    if W.ndim != 2 or a.shape != (W.shape[0],) or (traj.n_records and W.shape != traj.W.shape[1:]):
-        raise ValueError(f"{os.fspath(path)}: checkpoint state has inconsistent shapes "
-                         f"W {W.shape}, a {a.shape}")
-    extra = {k[len(_CKPT_EXTRA):]: v for k, v in arrays.items() if k.startswith(_CKPT_EXTRA)}
-    return Checkpoint(traj, W, a, int(arrays[keys[2]]), str(arrays[keys[3]]),
-                      bool(arrays[keys[4]]), extra)
+    try:
+        W, a, position, fingerprint, complete = _checkpoint_state(
+            *(arrays[k] for k in keys), traj)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{os.fspath(path)}: invalid checkpoint state: {exc}") from None
+    extra = {}
+    for key, value in arrays.items():  # e.g. momentum buffers of bngeom.dynamics.train
+        if key.startswith(_CKPT_EXTRA):
+            name = key[len(_CKPT_EXTRA):]
+            try:
+                extra[name] = np.asarray(as_float_array(value, f"checkpoint {name}",
+                                                        allow_empty=True), dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{os.fspath(path)}: invalid checkpoint state: {exc}") from None
+    return Checkpoint(traj, W, a, position, fingerprint, complete, extra)
+
+
+def _checkpoint_state(W: NDArray, a: NDArray, position: NDArray, fingerprint: NDArray,
+                      complete: NDArray, traj: Trajectory) -> tuple:
+    """The resume state of a checkpoint file, checked entry by entry."""
+    W = np.asarray(as_float_array(W, "checkpoint W", min_ndim=2, max_ndim=2), dtype=np.float64)
+    a = np.asarray(as_float_array(a, "checkpoint a", min_ndim=1, max_ndim=1), dtype=np.float64)
+    if a.shape != (W.shape[0],) or (traj.n_records and W.shape != traj.W.shape[1:]):
+        raise ValueError(f"checkpoint state has inconsistent shapes W {W.shape}, a {a.shape} "
+                         f"(records of shape {traj.W.shape[1:]})")
+    if position.shape != () or position.dtype.kind not in "iu" or int(position) < 0:
+        raise ValueError(f"checkpoint position must be an integer >= 0, got {position!r}")
+    if fingerprint.shape != () or fingerprint.dtype.kind != "U":
+        raise ValueError(f"checkpoint fingerprint must be a string, got dtype "
+                         f"{fingerprint.dtype}")
+    if complete.shape != () or complete.dtype.kind != "b":
+        raise ValueError(f"checkpoint complete flag must be a bool, got dtype {complete.dtype}")
+    return W, a, int(position), str(fingerprint), bool(complete)
+
+
+@contextlib.contextmanager
+def checkpoint_lock(path: str | os.PathLike | None, *, wait: bool = False) -> Iterator[None]:
+    """Hold the lock of checkpoint ``path`` (``<path>.lock``) for a whole run; None: no lock.
+
+    Raises
+    ------
+    bngeom._io.LockedError
+        If another run holds it and ``wait`` is false; the message names ``path``
+        and the holder.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
+    >>> with checkpoint_lock(path):
+    ...     os.path.exists(path + ".lock")
+    True
+    """
+    if path is None:
+        yield
+        return
+    with exclusive(Path(path), what="checkpoint", wait=wait,
+                   hint="one checkpoint belongs to one run: wait for that run to finish "
+                        "or give this run another checkpoint path"):
+        yield
 
 
 # ---------------------------------------------------------------------------
@@ -452,6 +544,8 @@ def _read_npz(path: str | os.PathLike) -> dict[str, NDArray]:
     name = os.fspath(path)
     if not os.path.exists(name):
         raise FileNotFoundError(f"{name}: no such trajectory or checkpoint file")
+    if os.path.isdir(name):
+        raise IsADirectoryError(f"{name}: is a directory, not a trajectory or checkpoint file")
     try:
         data = np.load(name, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):

@@ -26,6 +26,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from bngeom import geometry
+from bngeom._validation import check_positive_scalar, check_seed
 from bngeom.geometry.charts import normalize_to_manifold, sphere_to_manifold_differential
 from bngeom.nn.data import make_teacher_dataset
 from bngeom.nn.functions import get_activation, get_loss
@@ -173,6 +174,8 @@ def run_checks(seed: int = 0, tolerance: float = DEFAULT_TOLERANCE) -> list[dict
     """
     from bngeom.nn.functions import ACTIVATIONS, LOSSES
 
+    seed = check_seed(seed)
+    tolerance = check_positive_scalar(tolerance, "tolerance")
     claims = [check_proposition1(seed, tolerance=tolerance)]
     for act in ACTIVATIONS:
         for lo in LOSSES:

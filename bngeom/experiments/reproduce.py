@@ -12,9 +12,14 @@ nothing is downloaded), shows tqdm progress bars, and writes into ``--out``:
   width) and ``theorem5_convergence.png`` (loss curves with and without the separation
   condition).
 
-Both reports are rewritten atomically after every claim, so an interrupted run keeps
-everything it had measured; ``--resume`` reuses the claims of an earlier run with the
-same settings. The exit code is 0 when every claim passed and 1 otherwise. A claim
+Both reports and every figure are written atomically (after every claim), so an
+interrupted run keeps everything it had measured. A run holds a lock on ``--out``
+for its whole duration: a second run into the same directory is refused at once
+(naming the directory and the run holding it) or, with ``--wait``, waits for the
+first to finish; ``report.json`` carries the run's ``run_id`` and the SHA-256 of
+each figure it wrote (``figure_sha256``), so a report names only its own files.
+``--resume`` reuses the claims of an earlier run with the same settings whose figures
+still have the recorded hashes. The exit code is 0 when every claim passed and 1 otherwise. A claim
 whose computation raises is recorded as failed with the error, and the run goes on.
 
 The claims (MATH §2-8; ``.theorem4`` and ``.theorem5`` are in :mod:`bngeom.experiments`):
@@ -49,12 +54,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
 import sys
+import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -63,7 +71,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bngeom import __version__
-from bngeom._io import atomic_write, jsonable
+from bngeom._io import LockedError, atomic_write, exclusive, jsonable
 from bngeom._validation import check_seed
 from bngeom.geometry.charts import normalize_to_manifold
 from bngeom.nn.data import make_teacher_dataset
@@ -376,7 +384,7 @@ def _plot_theorem4(result: dict[str, Any], path: Path) -> None:
     ax_t.set_ylabel("W2(rho_m(t), rho_ref(t)), seed mean")
     ax_t.set_title(f"(b) against a width-{result['ref_width']} reference", fontsize=10)
     ax_t.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
 
 
 def _plot_theorem5(result: dict[str, Any], path: Path) -> None:
@@ -395,7 +403,7 @@ def _plot_theorem5(result: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("loss / initial loss")
     ax.set_title("Theorem 5: global convergence on a realizable teacher", fontsize=10)
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
 
 
 def _theorem_task(number: int):
@@ -560,6 +568,7 @@ def _previous_claims(out: Path, settings: dict[str, Any]) -> dict[str, dict]:
     if any(old.get(k) != v for k, v in settings.items()):
         return {}
     figures = set(old.get("figures", []))
+    hashes = old.get("figure_sha256", {})
     kept = {}
     for c in old.get("claims", []):
         # reuse only complete, well-formed claims; anything else is measured again
@@ -570,10 +579,18 @@ def _previous_claims(out: Path, settings: dict[str, Any]) -> dict[str, dict]:
         details = c.get("details", {})
         figs = old.get("claim_figures", {}).get(c["id"], [])
         if (isinstance(details, dict) and "error" not in details and isinstance(figs, list)
-                and all(isinstance(f, str) and f in figures and (out / f).exists()
-                        for f in figs)):
+                and all(isinstance(f, str) and f in figures and isinstance(hashes, dict)
+                        and hashes.get(f) == _sha256(out / f) for f in figs)):
             kept[c["id"]] = (c, figs)
     return kept
+
+
+def _sha256(path: Path) -> str | None:
+    """SHA-256 of a file (None if it cannot be read): binds a report to its figures."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 #: The fields every claim of ``report.json`` has (issue 5).
@@ -583,6 +600,7 @@ _CLAIM_FIELDS = frozenset({"id", "description", "measured", "predicted", "tolera
 def _checked_arguments(out: str | os.PathLike, seed: Any, n_jobs: Any,
                        only: Sequence[str] | None) -> tuple[Path, int, list[str]]:
     """``run``'s arguments checked before any work: ``(out, seed, claim ids)``."""
+    out = _checked_out(out)
     seed = check_seed(seed)
     if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
         raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
@@ -590,15 +608,43 @@ def _checked_arguments(out: str | os.PathLike, seed: Any, n_jobs: Any,
     unknown = [c for c in wanted if c not in CLAIM_IDS]
     if unknown:
         raise ValueError(f"only contains unknown claim ids {unknown}; known: {list(CLAIM_IDS)}")
+    return out, seed, wanted
+
+
+def _checked_out(out: Any) -> Path:
+    """``out`` as a directory that exists or can be created, and that this user can write."""
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path, got {type(out).__name__}")
+    if not os.fspath(out).strip():
+        raise ValueError("out must name a directory, got an empty path (use '.' for the "
+                         "working directory)")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"out must be a directory, but {out} is an existing file")
-    return out, seed, wanted
+    existing = out
+    while not existing.exists():  # the deepest existing ancestor must be a writable directory
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"out {out} cannot be created: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"out {out} is not writable: no write permission on {existing}")
+    return out
+
+
+def _prepare_out(out: Path) -> None:
+    """Create ``out`` and check that a file can be written in it (read-only file systems)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ValueError(f"out {out} is not a writable directory: "
+                         f"{exc.strerror or exc}") from None
 
 
 def run(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int = 0,
         n_jobs: int | None = None, progress: bool = True, resume: bool = False,
-        only: Sequence[str] | None = None) -> dict[str, Any]:
+        only: Sequence[str] | None = None, wait: bool = False) -> dict[str, Any]:
     """Run the claims, write figures and reports into ``out``, return the report.
 
     Parameters
@@ -620,25 +666,40 @@ def run(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int 
         version (and whose figures exist) instead of recomputing them.
     only : sequence of str, optional
         Run only these claim ids (default: all of :data:`CLAIM_IDS`).
+    wait : bool
+        If another run holds ``out``, wait for it to finish (default: refuse at once).
 
     Returns
     -------
     dict
         The report written to ``report.json``.
+
+    Raises
+    ------
+    bngeom._io.LockedError
+        If another run is writing into ``out`` and ``wait`` is false.
     """
     out, seed, wanted = _checked_arguments(out, seed, n_jobs, only)
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare_out(out)
+    with exclusive(out, what="output directory", wait=bool(wait),
+                   hint="wait for it (--wait) or choose another --out"):
+        return _run_locked(out, bool(quick), seed, n_jobs, progress, bool(resume), wanted)
+
+
+def _run_locked(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool,
+                resume: bool, wanted: list[str]) -> dict[str, Any]:
+    """The body of :func:`run`, while it holds the lock on ``out``."""
     settings = {"seed": seed, "quick": bool(quick), "bngeom_version": __version__}
     previous = _previous_claims(out, settings) if resume else {}
     start = time.perf_counter()
     report: dict[str, Any] = {
-        **settings,
+        **settings, "run_id": uuid.uuid4().hex,
         "command": "bngeom reproduce" + (" --quick" if quick else "") + f" --seed {seed}",
         "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(), "numpy": np.__version__,
         "platform": platform.platform(), "expected_claims": wanted,
         "complete": False, "all_passed": False, "elapsed_seconds": 0.0,
-        "claims": [], "figures": [], "claim_figures": {}, "timings": {},
+        "claims": [], "figures": [], "claim_figures": {}, "figure_sha256": {}, "timings": {},
     }
     write_report(out, report)
     tasks = [t for t in _TASKS if t.id in wanted]
@@ -662,6 +723,7 @@ def run(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int 
         report["claims"].append(claim)
         report["figures"].extend(f for f in figures if f not in report["figures"])
         report["claim_figures"][task.id] = figures
+        report["figure_sha256"].update({f: _sha256(out / f) for f in figures})
         report["timings"][task.id] = round(time.perf_counter() - t0, 3)
         report["elapsed_seconds"] = time.perf_counter() - start
         write_report(out, report)
@@ -707,6 +769,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "size and version")
     parser.add_argument("--only", nargs="+", choices=CLAIM_IDS, metavar="CLAIM",
                         help="run only these claims (ids: " + ", ".join(CLAIM_IDS) + ")")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another run is writing into --out, wait for it to finish "
+                             "(default: refuse at once)")
     parser.add_argument("--no-progress", action="store_false", dest="progress",
                         help="hide the progress bars")
     return parser
@@ -715,18 +780,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run_from_args(args: argparse.Namespace) -> int:
     """Run ``bngeom reproduce`` from parsed arguments; return the exit code (0 = all passed).
 
-    Bad arguments (``--seed -3``, ``--out`` naming a file) print a one-line error and
-    return 2, as argparse does; errors during the run keep their traceback.
+    Bad arguments (``--seed -3``, ``--out`` naming a file, an ``--out`` another run is
+    writing into) print a one-line error and return 2, as argparse does; errors during
+    the run keep their traceback.
     """
     try:
-        _checked_arguments(args.out, args.seed, getattr(args, "n_jobs", None),
-                           getattr(args, "only", None))
+        out, _, _ = _checked_arguments(args.out, args.seed, getattr(args, "n_jobs", None),
+                                       getattr(args, "only", None))
+        _prepare_out(out)
     except (ValueError, TypeError) as exc:
         print(f"bngeom reproduce: error: {exc}", file=sys.stderr)
         return 2
-    report = run(args.out, quick=args.quick, seed=args.seed,
-                 n_jobs=getattr(args, "n_jobs", None), progress=getattr(args, "progress", True),
-                 resume=getattr(args, "resume", False), only=getattr(args, "only", None))
+    try:
+        report = run(args.out, quick=args.quick, seed=args.seed,
+                     n_jobs=getattr(args, "n_jobs", None),
+                     progress=getattr(args, "progress", True),
+                     resume=getattr(args, "resume", False), only=getattr(args, "only", None),
+                     wait=getattr(args, "wait", False))
+    except LockedError as exc:
+        print(f"bngeom reproduce: error: {exc}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     n_pass = sum(c["passed"] for c in report["claims"])
     print(f"{n_pass} of {len(report['claims'])} claims passed in "

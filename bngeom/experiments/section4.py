@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from tqdm.auto import tqdm
 
+from bngeom._io import atomic_write
 from bngeom._validation import (
     as_float_array,
     as_generator,
@@ -103,7 +104,9 @@ def _figure(rows: int, cols: int, width: float = 4.6, height: float = 3.7):
 def _save(fig, path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    # atomically: a reader never sees half a figure, an interrupted run leaves the old one
+    atomic_write(path, lambda fh: fig.savefig(fh, format=path.suffix.lstrip(".") or "png",
+                                              dpi=110))
     return path
 
 

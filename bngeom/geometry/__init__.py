@@ -48,6 +48,7 @@ from bngeom._validation import (
     as_float_array,
     as_generator,
     check_dimension,
+    check_memory,
     check_on_manifold,
     check_positive_int,
     check_radius,
@@ -151,6 +152,22 @@ def _radius_sq(radius: ArrayLike, validate: bool, leading: tuple[int, ...]) -> N
     return np.square(r)
 
 
+def _matrix_memory(base_point: ArrayLike, copies: int) -> None:
+    """Refuse a batch of (d, d) matrices that cannot fit in memory (``copies`` at the peak).
+
+    Runs before any other check: it needs only the shape of ``base_point``.
+    """
+    try:
+        shape = np.shape(base_point)
+    except ValueError:  # ragged: the point's own check reports it
+        return
+    if not shape:
+        return  # the point's own check reports it
+    leading, d = shape[:-1], shape[-1]
+    check_memory(8.0 * copies * float(np.prod(leading, dtype=float)) * d * d, "base_point",
+                 f"the {(*leading, d, d)} matrices and their temporaries")
+
+
 def _dot(x: NDArray, y: NDArray) -> NDArray:
     """Row-wise inner product keeping the last axis (for broadcasting)."""
     return rowdot(x, y)[..., None]
@@ -203,6 +220,7 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     >>> G.tolist()
     [[0.0, 0.0], [0.0, 1.0]]
     """
+    _matrix_memory(base_point, 4)
     cov = _cov(cov, validate)
     u, cov_u = _point(base_point, cov, validate)
     d = cov.shape[0]
@@ -255,6 +273,7 @@ def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 
     >>> metric_matrix(np.array([1.0, 0.0]), np.eye(2)).round(12).tolist()
     [[0.0, 0.0], [0.0, 1.0]]
     """
+    _matrix_memory(base_point, 8)  # the pseudo-inverse's eigenvectors and workspace
     cov = _cov(cov, validate)
     g = cometric_matrix(base_point, cov, validate=validate)
     r_sq = _radius_sq(radius, validate, g.shape[:-2])
@@ -1047,6 +1066,8 @@ def geodesic(base_point: ArrayLike, cov: ArrayLike, *, end_point: ArrayLike | No
 
     def path(t: ArrayLike) -> NDArray:
         t = as_float_array(t, "t", max_ndim=1)
+        check_memory(8.0 * 4 * t.size * xi.size, "t",
+                     f"the {(t.size, *xi.shape)} points of the path and their temporaries")
         t = np.reshape(t, (-1,) + (1,) * xi.ndim)
         return exp(u, t * xi, cov, validate=False)
 
@@ -1197,6 +1218,8 @@ def random_point(cov: ArrayLike, n_samples: int | None = None,
     """
     cov = checked_covariance(cov)
     shape = (cov.shape[0],) if n_samples is None else (_n(n_samples), cov.shape[0])
+    check_memory(8.0 * 3 * np.prod(shape, dtype=float), "n_samples",
+                 f"the {shape} points and their temporaries")
     w = as_generator(rng).standard_normal(shape)
     return _to_manifold(w, cov)
 
