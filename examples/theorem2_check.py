@@ -60,7 +60,7 @@ def main(argv=None) -> int:
 
     # 2. the defining property of a gradient, with the pseudo-inverse metric G(u)^+.
     xi = geometry.random_tangent_vector(U, ds.cov, rng)
-    gplus = geometry.metric_matrix(U, ds.cov)
+    gplus = geometry.pinv_metric_matrix(U, ds.cov)
     lhs = radius**2 * np.einsum("ki,kij,kj->k", xi, gplus, rgrad)
     rhs = np.sum(vanilla.grad_w * xi, axis=1)
     gap_definition = relative(lhs, rhs)

@@ -351,6 +351,8 @@ def _geo_entry(name, needs, kinds, extra=None):
                 args[arg] = _tangents(u, 2)
             elif arg == "tangent_vec_b":
                 args[arg] = _tangents(u, 3)
+            elif arg in ("tangent_vec_c", "tangent_vec_d"):
+                args[arg] = _tangents(u, 6 if arg == "tangent_vec_c" else 7)
             elif arg in ("vector", "euclidean_grad", "euclidean_hvp"):
                 args[arg] = np.random.default_rng(4).standard_normal(u.shape)
         args.update(extra or {})
@@ -457,6 +459,10 @@ ENTRIES: list[Entry] = [
                {"radius": 1.0}),
     _geo_entry("metric_matrix", ["base_point"], {"base_point": "point", "radius": "radius"},
                {"radius": 1.0}),
+    _geo_entry("bn_cometric_matrix", ["base_point"],
+               {"base_point": "point", "radius": "radius"}, {"radius": 1.0}),
+    _geo_entry("pinv_metric_matrix", ["base_point"],
+               {"base_point": "point", "radius": "radius"}, {"radius": 1.0}),
     _geo_entry("oblique_projection", ["base_point", "vector"],
                {"base_point": "point", "vector": "vector"}),
     _geo_entry("to_tangent", ["base_point", "vector"],
@@ -488,6 +494,23 @@ ENTRIES: list[Entry] = [
                {"base_point": "point", "initial_tangent_vec": "tangent"}),
     _geo_entry("parallel_transport", ["base_point", "tangent_vec", "direction"],
                {"base_point": "point", "tangent_vec": "tangent", "direction": "tangent"}),
+    _geo_entry("curvature", ["base_point", "tangent_vec_a", "tangent_vec_b", "tangent_vec_c"],
+               {"base_point": "point", "tangent_vec_a": "tangent", "tangent_vec_b": "tangent",
+                "tangent_vec_c": "tangent"}),
+    _geo_entry("sectional_curvature", ["base_point", "tangent_vec_a", "tangent_vec_b"],
+               {"base_point": "point", "tangent_vec_a": "tangent", "tangent_vec_b": "tangent",
+                "radius": "radius"}, {"radius": 2.0}),
+    _geo_entry("riemann_tensor", ["base_point"], {"base_point": "point"}),
+    _geo_entry("ricci_tensor", ["base_point"], {"base_point": "point"}),
+    _geo_entry("scalar_curvature", ["base_point"], {"base_point": "point", "radius": "radius"},
+               {"radius": 2.0}),
+    _geo_entry("curvature_derivative",
+               ["base_point", "tangent_vec_a", "tangent_vec_b", "tangent_vec_c", "tangent_vec_d"],
+               {"base_point": "point", "tangent_vec_a": "tangent", "tangent_vec_b": "tangent",
+                "tangent_vec_c": "tangent", "tangent_vec_d": "tangent"}),
+    _geo_entry("directional_curvature_derivative", ["base_point", "tangent_vec_a",
+                                                    "tangent_vec_b"],
+               {"base_point": "point", "tangent_vec_a": "tangent", "tangent_vec_b": "tangent"}),
     Entry("geometry.random_point", geometry.random_point,
           lambda: {"cov": COV, "n_samples": 3, "rng": 0}, {"cov": "cov", "n_samples": "count"}),
     Entry("geometry.random_tangent_vector", geometry.random_tangent_vector,

@@ -275,15 +275,77 @@ class SigmaSphereMetric(RiemannianMetric):
 
     # matrices ------------------------------------------------------------
 
+    def _matrix(self, func: Callable, base_point: ArrayLike | None) -> NDArray:
+        return func(self._u(base_point, "base_point"), self.cov, radius=self.radius,
+                    validate=self._space.validate)
+
     def metric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
-        """:math:`r^2 G(u)^+` by pseudo-inverse (:func:`bngeom.geometry.metric_matrix`)."""
-        return geometry.metric_matrix(self._u(base_point, "base_point"), self.cov,
-                                      radius=self.radius, validate=self._space.validate)
+        r"""SPD :math:`r^2(G(u)^+ + nn^\top)`, equal to the metric on tangent vectors.
+
+        :func:`bngeom.geometry.metric_matrix`; the identity for :math:`\Sigma = I`, as
+        geomstats' ``Hypersphere``.
+        """
+        return self._matrix(geometry.metric_matrix, base_point)
 
     def cometric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
-        """:math:`G(u)/r^2` of eq. (7) (:func:`bngeom.geometry.cometric_matrix`)."""
-        return geometry.cometric_matrix(self._u(base_point, "base_point"), self.cov,
-                                        radius=self.radius, validate=self._space.validate)
+        r"""SPD :math:`(G(u) + nn^\top)/r^2`, the inverse of :meth:`metric_matrix`."""
+        return self._matrix(geometry.cometric_matrix, base_point)
+
+    def pinv_metric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Proposition 1's :math:`r^2 G(u)^+`, by pseudo-inverse (singular along the normal)."""
+        return self._matrix(geometry.pinv_metric_matrix, base_point)
+
+    def bn_cometric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
+        """The paper's :math:`G(u)/r^2` of eq. (7) (singular along the normal)."""
+        return self._matrix(geometry.bn_cometric_matrix, base_point)
+
+    # curvature (MATH §9) --------------------------------------------------
+
+    def curvature(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
+                  tangent_vec_c: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`R(X,Y)Z = g(Y,Z)X - g(X,Z)Y` (:func:`bngeom.geometry.curvature`)."""
+        return geometry.curvature(
+            self._u(base_point, "base_point"), self._u(tangent_vec_a, "tangent_vec_a"),
+            self._u(tangent_vec_b, "tangent_vec_b"), self._u(tangent_vec_c, "tangent_vec_c"),
+            self.cov, validate=self._space.validate)
+
+    def sectional_curvature(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
+                            base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`1/r^2` on every plane (:func:`bngeom.geometry.sectional_curvature`)."""
+        return geometry.sectional_curvature(
+            self._u(base_point, "base_point"), self._u(tangent_vec_a, "tangent_vec_a"),
+            self._u(tangent_vec_b, "tangent_vec_b"), self.cov, radius=self.radius,
+            validate=self._space.validate)
+
+    def riemann_tensor(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Ambient :math:`R_{ijk}{}^l` (:func:`bngeom.geometry.riemann_tensor`)."""
+        return geometry.riemann_tensor(self._u(base_point, "base_point"), self.cov,
+                                       validate=self._space.validate)
+
+    def ricci_tensor(self, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`(d-2)G(u)^+` (:func:`bngeom.geometry.ricci_tensor`)."""
+        return geometry.ricci_tensor(self._u(base_point, "base_point"), self.cov,
+                                     validate=self._space.validate)
+
+    def scalar_curvature(self, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`(d-1)(d-2)/r^2` (:func:`bngeom.geometry.scalar_curvature`)."""
+        return self._matrix(geometry.scalar_curvature, base_point)
+
+    def curvature_derivative(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
+                             tangent_vec_c: ArrayLike, tangent_vec_d: ArrayLike,
+                             base_point: ArrayLike | None = None) -> NDArray:
+        r""":math:`(\nabla_H R)(X,Y)Z = 0` (:func:`bngeom.geometry.curvature_derivative`)."""
+        return geometry.curvature_derivative(
+            self._u(base_point, "base_point"), self._u(tangent_vec_a, "tangent_vec_a"),
+            self._u(tangent_vec_b, "tangent_vec_b"), self._u(tangent_vec_c, "tangent_vec_c"),
+            self._u(tangent_vec_d, "tangent_vec_d"), self.cov, validate=self._space.validate)
+
+    def directional_curvature_derivative(self, tangent_vec_a: ArrayLike,
+                                         tangent_vec_b: ArrayLike,
+                                         base_point: ArrayLike | None = None) -> NDArray:
+        r""":math:`(\nabla_X R)(Y,X)Y = 0` (``geometry.directional_curvature_derivative``)."""
+        return self.curvature_derivative(tangent_vec_a, tangent_vec_b, tangent_vec_a,
+                                         tangent_vec_b, base_point)
 
     # metric --------------------------------------------------------------
 
@@ -310,7 +372,8 @@ class SigmaSphereMetric(RiemannianMetric):
         """Theorem 2: :math:`G(u)\\nabla/r^2` (:func:`bngeom.geometry.riemannian_gradient`).
 
         The cometric applied to a Euclidean gradient, in closed form (not part
-        of geomstats' metric interface; equal to ``cometric_matrix @ grad``).
+        of geomstats' metric interface; equal to ``bn_cometric_matrix @ grad``, and
+        to ``cometric_matrix @ to_tangent(grad)``).
         """
         return geometry.riemannian_gradient(
             self._u(base_point, "base_point"), self._u(euclidean_grad, "euclidean_grad"),
@@ -528,6 +591,8 @@ class BNMetric(ProductRiemannianMetric):
     >>> round(float(space.metric.dist(p, q)) ** 2, 12) == round((np.pi / 2) ** 2 + 4, 12)
     True
     >>> space.metric.metric_matrix(p).round(12).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    >>> space.metric.pinv_metric_matrix(p).round(12).tolist()
     [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
 
@@ -542,15 +607,81 @@ class BNMetric(ProductRiemannianMetric):
 
     # matrices ------------------------------------------------------------
 
-    def metric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
-        """Block diag(:math:`r^2 G(u)^+`, 1), the pseudo-inverse definition; (..., d+1, d+1)."""
+    def _u_block(self, method: str, base_point: ArrayLike | None, corner: float = 1.0
+                 ) -> NDArray:
         u, _ = self._split(base_point, "base_point")
-        return _block_diagonal(self._u_metric.metric_matrix(u))
+        return _block_diagonal(getattr(self._u_metric, method)(u), corner)
+
+    def metric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
+        r"""Block diag(:math:`r^2(G(u)^+ + nn^\top)`, 1): SPD, (..., d+1, d+1).
+
+        The identity for :math:`\Sigma = I`, as geomstats' ``Hypersphere`` times a line.
+        """
+        return self._u_block("metric_matrix", base_point)
 
     def cometric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
-        """Block diag(:math:`G(u)/r^2`, 1), shape (..., d+1, d+1)."""
+        r"""Block diag(:math:`(G(u) + nn^\top)/r^2`, 1), the inverse of :meth:`metric_matrix`."""
+        return self._u_block("cometric_matrix", base_point)
+
+    def pinv_metric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Block diag(:math:`r^2 G(u)^+`, 1), Proposition 1's pseudo-inverse definition."""
+        return self._u_block("pinv_metric_matrix", base_point)
+
+    def bn_cometric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Block diag(:math:`G(u)/r^2`, 1), the paper's eq. (7)."""
+        return self._u_block("bn_cometric_matrix", base_point)
+
+    # curvature (MATH §9): the line is flat ---------------------------------
+
+    def curvature(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
+                  tangent_vec_c: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
+        r""":math:`(g(Y_u,Z_u)X_u - g(X_u,Z_u)Y_u, 0)`: the sphere factor's, the line's is 0.
+
+        geomstats' generic ``sectional_curvature`` and ``directional_curvature`` use it:
+        :math:`\kappa = |X_u\wedge Y_u|^2_{r^2 g}/(r^2|X\wedge Y|^2)`.
+        """
         u, _ = self._split(base_point, "base_point")
-        return _block_diagonal(self._u_metric.cometric_matrix(u))
+        parts = [self._split(v, name)[0] for v, name in (
+            (tangent_vec_a, "tangent_vec_a"), (tangent_vec_b, "tangent_vec_b"),
+            (tangent_vec_c, "tangent_vec_c"))]
+        out = self._u_metric.curvature(*parts, u)
+        return _join(out, np.zeros(out.shape[:-1], dtype=out.dtype))
+
+    def riemann_tensor(self, base_point: ArrayLike | None = None) -> NDArray:
+        """The sphere factor's ambient tensor in the ``u`` block, zero elsewhere."""
+        u, _ = self._split(base_point, "base_point")
+        t = self._u_metric.riemann_tensor(u)
+        d = t.shape[-1]
+        out = np.zeros(t.shape[:-4] + (d + 1,) * 4, dtype=t.dtype)
+        out[..., :d, :d, :d, :d] = t
+        return out
+
+    def ricci_tensor(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Block diag(:math:`(d-2)G(u)^+`, 0): Ricci of the sphere factor, the line is flat."""
+        return self._u_block("ricci_tensor", base_point, corner=0.0)
+
+    def scalar_curvature(self, base_point: ArrayLike | None = None) -> NDArray:
+        """:math:`(d-1)(d-2)/r^2`, the sphere factor's."""
+        u, _ = self._split(base_point, "base_point")
+        return self._u_metric.scalar_curvature(u)
+
+    def curvature_derivative(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
+                             tangent_vec_c: ArrayLike, tangent_vec_d: ArrayLike,
+                             base_point: ArrayLike | None = None) -> NDArray:
+        """Zero: both factors have parallel curvature (:func:`geometry.curvature_derivative`)."""
+        u, _ = self._split(base_point, "base_point")
+        parts = [self._split(v, name)[0] for v, name in (
+            (tangent_vec_a, "tangent_vec_a"), (tangent_vec_b, "tangent_vec_b"),
+            (tangent_vec_c, "tangent_vec_c"), (tangent_vec_d, "tangent_vec_d"))]
+        out = self._u_metric.curvature_derivative(*parts, u)
+        return _join(out, np.zeros(out.shape[:-1], dtype=out.dtype))
+
+    def directional_curvature_derivative(self, tangent_vec_a: ArrayLike,
+                                         tangent_vec_b: ArrayLike,
+                                         base_point: ArrayLike | None = None) -> NDArray:
+        """Zero: :meth:`curvature_derivative` at (X, Y, X, Y)."""
+        return self.curvature_derivative(tangent_vec_a, tangent_vec_b, tangent_vec_a,
+                                         tangent_vec_b, base_point)
 
     # metric --------------------------------------------------------------
 
@@ -578,7 +709,7 @@ class BNMetric(ProductRiemannianMetric):
         """Theorem 2: :math:`(G(u)\\nabla_u/r^2, \\partial_a)`, the cometric applied in closed form.
 
         Not part of geomstats' metric interface; equal to
-        ``cometric_matrix(base_point) @ euclidean_grad`` at O(d) per point.
+        ``bn_cometric_matrix(base_point) @ euclidean_grad`` at O(d) per point.
 
         Examples
         --------

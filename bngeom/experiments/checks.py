@@ -80,7 +80,7 @@ def check_proposition1(seed: int = 0, *, dim: int = 6, n_points: int = 32,
     A = rng.standard_normal((dim, dim))
     cov = A @ A.T / dim + 0.1 * np.eye(dim)
     u = geometry.random_point(cov, n_points, rng)
-    gplus = geometry.metric_matrix(u, cov)
+    gplus = geometry.pinv_metric_matrix(u, cov)
     scale = np.linalg.norm(gplus, axis=(-2, -1))
     asym = float(np.max(np.linalg.norm(gplus - np.swapaxes(gplus, -1, -2), axis=(-2, -1))
                         / scale))

@@ -61,6 +61,8 @@ __all__ = [
     "NSigma",
     "cometric_matrix",
     "metric_matrix",
+    "bn_cometric_matrix",
+    "pinv_metric_matrix",
     "oblique_projection",
     "to_tangent",
     "belongs",
@@ -79,6 +81,13 @@ __all__ = [
     "injectivity_radius",
     "random_point",
     "random_tangent_vector",
+    "curvature",
+    "sectional_curvature",
+    "riemann_tensor",
+    "ricci_tensor",
+    "scalar_curvature",
+    "curvature_derivative",
+    "directional_curvature_derivative",
 ]
 
 # Below this sine of the angle, two unit vectors are treated as (anti)parallel.
@@ -174,16 +183,17 @@ def _dot(x: NDArray, y: NDArray) -> NDArray:
 
 
 # ---------------------------------------------------------------------------
-# matrices (the paper's definitions; O(d^2) and O(d^3), kept as reference)
+# matrices: the paper's G(u) and G(u)^+ (O(d^2), O(d^3)), and their SPD ambient completions
 
 
-def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
-                    validate: bool = True) -> NDArray:
-    r"""The cometric matrix :math:`G(u)/r^2` of eq. (7), shape ``(..., d, d)``.
+def bn_cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
+                       validate: bool = True) -> NDArray:
+    r"""The paper's cometric matrix :math:`G(u)/r^2` of eq. (7), shape ``(..., d, d)``.
 
     :math:`G(u) = \|u\|^2 (I - u u^\top\Sigma)(I - \Sigma u u^\top)`; its range is
     :math:`T_u N_\Sigma` and it maps Euclidean gradients to Riemannian ones
-    (Theorem 2).
+    (Theorem 2). It is singular (null space :math:`\Sigma u`); :func:`cometric_matrix`
+    is its SPD completion, the inverse of :func:`metric_matrix`.
 
     Parameters
     ----------
@@ -216,7 +226,7 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     Examples
     --------
     >>> import numpy as np
-    >>> G = cometric_matrix(np.array([1.0, 0.0]), np.eye(2))
+    >>> G = bn_cometric_matrix(np.array([1.0, 0.0]), np.eye(2))
     >>> G.tolist()
     [[0.0, 0.0], [0.0, 1.0]]
     """
@@ -230,14 +240,14 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     return sq * (proj @ np.swapaxes(proj, -1, -2)) / _expand(r_sq, 2)
 
 
-def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
-                  validate: bool = True) -> NDArray:
-    r"""The metric matrix :math:`r^2 G(u)^+` of Proposition 1, by pseudo-inverse.
+def pinv_metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
+                       validate: bool = True) -> NDArray:
+    r"""The paper's metric matrix :math:`r^2 G(u)^+` of Proposition 1, by pseudo-inverse.
 
-    This is the paper's definition (Moore-Penrose pseudo-inverse of eq. (7)'s
-    :math:`G(u)`), O(d^3) per point. It is symmetric, annihilates the normal
-    :math:`\Sigma u`, and is positive definite on :math:`T_u N_\Sigma`. Use
-    :func:`inner_product` for computation; this function is the reference.
+    The definition (Moore-Penrose pseudo-inverse of eq. (7)'s :math:`G(u)`), O(d^3)
+    per point: symmetric, annihilates the normal :math:`\Sigma u`, positive definite on
+    :math:`T_u N_\Sigma`. It is the test oracle; :func:`metric_matrix` is its SPD
+    completion and :func:`inner_product` the O(d) closed form.
 
     Parameters
     ----------
@@ -270,14 +280,148 @@ def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 
     Examples
     --------
     >>> import numpy as np
-    >>> metric_matrix(np.array([1.0, 0.0]), np.eye(2)).round(12).tolist()
+    >>> pinv_metric_matrix(np.array([1.0, 0.0]), np.eye(2)).round(12).tolist()
     [[0.0, 0.0], [0.0, 1.0]]
     """
     _matrix_memory(base_point, 8)  # the pseudo-inverse's eigenvectors and workspace
     cov = _cov(cov, validate)
-    g = cometric_matrix(base_point, cov, validate=validate)
+    g = bn_cometric_matrix(base_point, cov, validate=validate)
     r_sq = _radius_sq(radius, validate, g.shape[:-2])
     return np.linalg.pinv(g, hermitian=True) * _expand(r_sq, 2)
+
+
+def _normal_projector(cov_u: NDArray) -> NDArray:
+    r""":math:`n n^\top` with the unit normal :math:`n = \Sigma u/\|\Sigma u\|`, (..., d, d)."""
+    return cov_u[..., :, None] * cov_u[..., None, :] / rowdot(cov_u, cov_u)[..., None, None]
+
+
+def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
+                  validate: bool = True) -> NDArray:
+    r"""SPD metric matrix :math:`r^2 (G(u)^+ + n n^\top)` with :math:`n = \Sigma u/\|\Sigma u\|`.
+
+    Proposition 1's :math:`G(u)^+` (:func:`pinv_metric_matrix`) completed along the
+    unit normal (MATH §4, docs/math.md §10). :math:`G^+` is symmetric PSD with
+    null space :math:`\mathrm{span}(n)` and range :math:`T_u = n^\perp`; :math:`n n^\top`
+    is the identity on :math:`\mathrm{span}(n)` and zero on :math:`T_u`, so the sum is
+    SPD and equals :math:`g` on tangent vectors (:math:`n^\top\xi = 0`). The normal is
+    :math:`g`-orthogonal to :math:`T_u` for this matrix, so the orthogonal projection
+    onto :math:`T_u` is the Euclidean one (:func:`to_tangent`). For :math:`\Sigma = I`
+    it is the identity, geomstats' ``Hypersphere`` metric matrix. Computed in closed
+    form, O(d^2): with :math:`Q = I - n n^\top`,
+    :math:`G^+ = (Q - Q u u^\top Q/\|u\|^2)/\|u\|^2` (the closed-form metric of MATH §4
+    on :math:`T_u`, zero along :math:`n`).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+        Symmetric positive definite; :math:`\xi^\top M \eta = r^2 g_u(\xi, \eta)` for
+        tangent vectors; the inverse of :func:`cometric_matrix`.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> metric_matrix(np.array([0.6, 0.8]), np.eye(2)).round(12).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    >>> cov = np.diag([4.0, 1.0])
+    >>> u = np.array([0.3, 0.8])
+    >>> m = metric_matrix(u, cov, radius=2.0)
+    >>> bool(np.allclose(m, pinv_metric_matrix(u, cov, radius=2.0)
+    ...                  + 4.0 * np.outer(cov @ u, cov @ u) / (u @ cov @ cov @ u)))
+    True
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    g_plus, nn = _pinv_closed_form(u, cov_u)
+    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    return (g_plus + nn) * _expand(r_sq, 2)
+
+
+def _pinv_closed_form(u: NDArray, cov_u: NDArray) -> tuple[NDArray, NDArray]:
+    r""":math:`G(u)^+ = (Q - Q u u^\top Q/\|u\|^2)/\|u\|^2` and :math:`n n^\top`.
+
+    :math:`Q = I - n n^\top` projects onto :math:`T_u`: the closed-form metric of MATH §4
+    on :math:`T_u`, extended by zero along the normal.
+    """
+    nn = _normal_projector(cov_u)
+    q = np.eye(u.shape[-1]) - nn
+    qu = u - cov_u * (_dot(cov_u, u) / _dot(cov_u, cov_u))            # Q u
+    sq = rowdot(u, u)[..., None, None]
+    return (q - qu[..., :, None] * qu[..., None, :] / sq) / sq, nn
+
+
+def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
+                    validate: bool = True) -> NDArray:
+    r"""SPD cometric matrix :math:`(G(u) + n n^\top)/r^2`, the inverse of :func:`metric_matrix`.
+
+    :math:`G(u)` of eq. (7) (:func:`bn_cometric_matrix`) and :math:`G(u)^+` act on the
+    complementary orthogonal subspaces :math:`T_u` and :math:`\mathrm{span}(n)` as
+    :math:`n n^\top`, so :math:`(G + n n^\top)(G^+ + n n^\top) = G G^+ + n n^\top = I`.
+    Applied to a Euclidean gradient projected onto :math:`T_u` it gives the Riemannian
+    gradient of Theorem 2 (:func:`riemannian_gradient`).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
+        array broadcasting to the batch shape.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+        Symmetric positive definite; the identity for :math:`\Sigma = I`.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
+        positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cov = np.diag([4.0, 1.0])
+    >>> u = np.array([0.3, 0.8])
+    >>> c = cometric_matrix(u, cov, radius=2.0)
+    >>> bool(np.allclose(c @ metric_matrix(u, cov, radius=2.0), np.eye(2)))
+    True
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    g = bn_cometric_matrix(u, cov, validate=False)
+    return (g + _normal_projector(cov_u)) / _expand(r_sq, 2)
 
 
 def _expand(x: NDArray | float, n: int) -> NDArray | float:
@@ -1278,3 +1422,343 @@ def random_tangent_vector(base_point: ArrayLike, cov: ArrayLike,
 
 def _n(n_samples: int) -> int:
     return check_positive_int(n_samples, "n_samples")
+
+
+# ---------------------------------------------------------------------------
+# curvature (MATH §9, docs/math.md §10): psi is an isometry onto the round sphere
+
+
+def curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
+              tangent_vec_c: ArrayLike, cov: ArrayLike, *, validate: bool = True) -> NDArray:
+    r"""Riemann curvature :math:`R(X, Y)Z = g(Y, Z)X - g(X, Z)Y` of :math:`(N_\Sigma, g)` (MATH §9).
+
+    :math:`\psi(u) = u/\|u\|` is an isometry onto the round unit sphere, whose
+    curvature is this formula with the round metric; pulled back by :math:`\psi` it
+    reads the same with :math:`g`. Convention :math:`R(X,Y) = \nabla_X\nabla_Y -
+    \nabla_Y\nabla_X - \nabla_{[X,Y]}` (geomstats'; positive sectional curvature). The
+    (1,3) tensor is invariant under the constant factor :math:`r^2`, so it takes no radius.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec_a, tangent_vec_b, tangent_vec_c : array_like, shape (..., d)
+        Tangent vectors :math:`X, Y, Z \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
+        tangent, shapes); pass False in hot loops whose input is known to be valid.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        :math:`R(X, Y)Z \in T_u N_\Sigma`, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, or shapes do not
+        match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.array([1.0, 0.0, 0.0]); x = np.array([0.0, 1.0, 0.0])
+    >>> y = np.array([0.0, 0.0, 1.0])
+    >>> curvature(u, x, y, y, np.eye(3)).tolist()
+    [0.0, 1.0, 0.0]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    x = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
+    y = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
+    z = _vector(tangent_vec_c, u, cov_u, validate, "tangent_vec_c")
+    return _inner(u, y, z)[..., None] * x - _inner(u, x, z)[..., None] * y
+
+
+def sectional_curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike,
+                        tangent_vec_b: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
+                        validate: bool = True) -> NDArray:
+    r"""Sectional curvature :math:`K(X, Y) = \langle R(X,Y)Y, X\rangle/|X\wedge Y|^2 = 1/r^2`.
+
+    Computed from :func:`curvature` with the metric :math:`r^2 g` (MATH §9); as in
+    geomstats, 0 where :math:`X, Y` span no plane: :math:`|X\wedge Y|^2 \le 10^{-12}
+    |X|^2|Y|^2` (dependent to rounding; always for d = 2).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec_a, tangent_vec_b : array_like, shape (..., d)
+        Tangent vectors :math:`X, Y \in T_u N_\Sigma`, broadcasting against ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`).
+    validate : bool, default True
+        Keyword-only. Check inputs fully; pass False in hot loops.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`1/r^2` for independent vectors, 0 for dependent ones.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
+        match, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cov = np.diag([4.0, 1.0, 0.25])
+    >>> u = random_point(cov, 3, rng=0)
+    >>> x, y = random_tangent_vector(u, cov, rng=1), random_tangent_vector(u, cov, rng=2)
+    >>> sectional_curvature(u, x, y, cov, radius=2.0).round(12).tolist()
+    [0.25, 0.25, 0.25]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    x = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
+    y = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
+    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    numerator = _inner(u, curvature(u, x, y, y, cov, validate=False), x) * r_sq
+    xx, yy, xy = _inner(u, x, x), _inner(u, y, y), _inner(u, x, y)
+    wedge = (xx * yy - xy * xy) * np.square(r_sq)
+    # no plane when |X ^ Y|^2 is rounding error of |X|^2 |Y|^2 (always for d = 2)
+    safe = wedge > _PLANE_RTOL * xx * yy * np.square(r_sq)
+    return np.where(safe, numerator / np.where(safe, wedge, 1.0), 0.0)
+
+
+#: Relative size of |X ^ Y|^2 against |X|^2 |Y|^2 below which X, Y span no plane.
+_PLANE_RTOL = 1e-12
+
+
+def riemann_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = True) -> NDArray:
+    r"""Riemann tensor :math:`R_{ijk}{}^l` in ambient coordinates (geomstats' index order).
+
+    ``T[..., i, j, k, l]`` is the l-th coordinate of :math:`R(Qe_j, Qe_k)Qe_i`, with
+    :math:`Q` the orthogonal projection onto :math:`T_u N_\Sigma`:
+    :math:`T_{ijkl} = G^+_{ki} Q_{jl} - G^+_{ji} Q_{kl}` (:func:`curvature` with
+    :math:`g = G^+` on :math:`T_u`), so contracting it with tangent vectors gives
+    :func:`curvature`. O(d^4) per point.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully; pass False in hot loops.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d, d, d)
+        The tensor; independent of the radius.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, or an input is not finite.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.array([1.0, 0.0, 0.0]); x = np.array([0.0, 1.0, 0.0])
+    >>> y = np.array([0.0, 0.0, 1.0])
+    >>> t = riemann_tensor(u, np.eye(3))
+    >>> np.einsum("ijkl,j,k,i->l", t, x, y, y).tolist()
+    [0.0, 1.0, 0.0]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    g_plus, nn = _pinv_closed_form(u, cov_u)
+    q = np.eye(u.shape[-1]) - nn
+    return (np.einsum("...ki,...jl->...ijkl", g_plus, q)
+            - np.einsum("...ji,...kl->...ijkl", g_plus, q))
+
+
+def ricci_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = True) -> NDArray:
+    r"""Ricci tensor :math:`\mathrm{Ric} = (d - 2)\,g` as an ambient matrix :math:`(d-2) G(u)^+`.
+
+    The contraction :math:`\mathrm{Ric}_{ik} = R_{ijk}{}^j` of :func:`riemann_tensor`
+    (MATH §9). It vanishes along the normal, is independent of the radius (the metric
+    :math:`r^2 g` has :math:`\mathrm{Ric} = (d-2)/r^2\cdot r^2 g`) and is 0 for d = 2.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully; pass False in hot loops.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+        Symmetric, :math:`\xi^\top\mathrm{Ric}\,\eta = (d-2) g_u(\xi, \eta)` on tangent vectors.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, or an input is not finite.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ricci_tensor(np.array([1.0, 0.0, 0.0]), np.eye(3)).round(12).tolist()
+    [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    return (u.shape[-1] - 2) * _pinv_closed_form(u, cov_u)[0]
+
+
+def scalar_curvature(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
+                     validate: bool = True) -> NDArray:
+    r"""Scalar curvature :math:`(d-1)(d-2)/r^2` of :math:`(N_\Sigma, r^2 g)` (MATH §9).
+
+    The trace of :func:`ricci_tensor` with the cometric of :math:`r^2 g`.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`; only their batch shape enters the value.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    radius : float or array_like, shape (...,), default 1.0
+        Keyword-only. Radius :math:`r > 0`.
+    validate : bool, default True
+        Keyword-only. Check inputs fully; pass False in hot loops.
+
+    Returns
+    -------
+    ndarray, shape (...,)
+        :math:`(d-1)(d-2)/r^2`, of the batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, an input is not finite, or ``radius`` is not positive.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(scalar_curvature(np.array([1.0, 0.0, 0.0, 0.0]), np.eye(4), radius=2.0))
+    1.5
+    """
+    cov = _cov(cov, validate)
+    u, _ = _point(base_point, cov, validate, normal=False)
+    d = u.shape[-1]
+    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    return np.broadcast_to((d - 1) * (d - 2) / np.asarray(r_sq, dtype=float),
+                           u.shape[:-1]).copy()
+
+
+def curvature_derivative(base_point: ArrayLike, tangent_vec_a: ArrayLike,
+                         tangent_vec_b: ArrayLike, tangent_vec_c: ArrayLike,
+                         tangent_vec_d: ArrayLike, cov: ArrayLike, *,
+                         validate: bool = True) -> NDArray:
+    r"""Covariant derivative :math:`(\nabla_H R)(X, Y)Z = 0`: the curvature is parallel (MATH §9).
+
+    :math:`(N_\Sigma, g)` is isometric to the round sphere, a space of constant
+    curvature, whose curvature tensor is parallel. The arguments are checked as for
+    :func:`curvature` and the zero vector of their broadcast shape is returned.
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec_a, tangent_vec_b, tangent_vec_c, tangent_vec_d : array_like, shape (..., d)
+        Tangent vectors :math:`H, X, Y, Z` at ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully; pass False in hot loops.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        Zeros, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
+        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, or shapes do not
+        match.
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.array([1.0, 0.0]); x = np.array([0.0, 1.0])
+    >>> curvature_derivative(u, x, x, x, x, np.eye(2)).tolist()
+    [0.0, 0.0]
+    """
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate)
+    vectors = [_vector(v, u, cov_u, validate, name) for v, name in (
+        (tangent_vec_a, "tangent_vec_a"), (tangent_vec_b, "tangent_vec_b"),
+        (tangent_vec_c, "tangent_vec_c"), (tangent_vec_d, "tangent_vec_d"))]
+    shape = np.broadcast_shapes(u.shape, *(np.shape(v) for v in vectors))
+    return np.zeros(shape, dtype=np.result_type(u, *vectors, float))
+
+
+def directional_curvature_derivative(base_point: ArrayLike, tangent_vec_a: ArrayLike,
+                                     tangent_vec_b: ArrayLike, cov: ArrayLike, *,
+                                     validate: bool = True) -> NDArray:
+    r""":math:`(\nabla_X R)(Y, X)Y = 0` (:func:`curvature_derivative` with H = X, Y, X, Y).
+
+    Parameters
+    ----------
+    base_point : array_like, shape (..., d)
+        Point(s) :math:`u` on :math:`N_\Sigma`.
+    tangent_vec_a, tangent_vec_b : array_like, shape (..., d)
+        Tangent vectors :math:`X, Y` at ``base_point``.
+    cov : array_like, shape (d, d)
+        Covariance :math:`\Sigma`, symmetric positive definite.
+    validate : bool, default True
+        Keyword-only. Check inputs fully; pass False in hot loops.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        Zeros, of the broadcast batch shape.
+
+    Raises
+    ------
+    ValueError
+        If ``validate`` and an input is invalid (as :func:`curvature_derivative`).
+    TypeError
+        If ``validate`` and an input is not a real numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.array([1.0, 0.0]); x = np.array([0.0, 1.0])
+    >>> directional_curvature_derivative(u, x, x, np.eye(2)).tolist()
+    [0.0, 0.0]
+    """
+    return curvature_derivative(base_point, tangent_vec_a, tangent_vec_b, tangent_vec_a,
+                                tangent_vec_b, cov, validate=validate)

@@ -202,13 +202,16 @@ def test_identities_through_the_adapter(case):
     # parallel transport preserves the metric
     pt_v, pt_w = m.parallel_transport(v, p, direction=v), m.parallel_transport(w, p, direction=v)
     close(m.inner_product(pt_v, pt_w, q), m.inner_product(v, w, p), rtol=1e-9, atol=1e-9)
-    # the metric matrix (pseudo-inverse definition) represents the inner product
-    mm = m.metric_matrix(p)
-    close(np.einsum("...i,...ij,...j->...", v, mm, w), m.inner_product(v, w, p),
-          rtol=1e-8, atol=1e-8)
-    # the cometric maps a Euclidean gradient to the Riemannian one: g(G grad, v) = <grad, v>
+    # the SPD metric matrix and the pseudo-inverse definition represent the inner product
+    for mm in (m.metric_matrix(p), m.pinv_metric_matrix(p)):
+        close(np.einsum("...i,...ij,...j->...", v, mm, w), m.inner_product(v, w, p),
+              rtol=1e-8, atol=1e-8)
+    # and the SPD cometric is its inverse
+    close(m.cometric_matrix(p) @ m.metric_matrix(p), np.broadcast_to(np.eye(d + 1), (
+        p.shape[:-1] + (d + 1, d + 1))), rtol=0, atol=1e-9)
+    # eq. (7)'s G maps a Euclidean gradient to the Riemannian one: g(G grad, v) = <grad, v>
     grad = np.sin(np.arange(1, d + 2) * (1.0 + p))
-    rgrad = np.einsum("...ij,...j->...i", m.cometric_matrix(p), grad)
+    rgrad = np.einsum("...ij,...j->...i", m.bn_cometric_matrix(p), grad)
     close(m.riemannian_gradient(grad, p), rgrad, rtol=1e-9, atol=1e-10)
     assert np.all(space.is_tangent(rgrad, p, atol=1e-9))
     close(m.inner_product(rgrad, v, p), np.sum(grad * v, axis=-1), rtol=1e-9, atol=1e-9)
@@ -268,9 +271,9 @@ def test_identity_covariance_is_hypersphere_times_line(d):
     close(got[:, :d], expected, rtol=1e-9, atol=1e-10)
     close(got[:, d], w[:, d])
     close(om.injectivity_radius(p), sphere.metric.injectivity_radius(p[:, :d]))
-    # metric matrices agree on tangent vectors (they differ on the normal direction only)
-    close(np.einsum("ni,nij,nj->n", v, om.metric_matrix(p), w),
-          np.einsum("ni,nij,nj->n", v, tm.metric_matrix(p), w), rtol=1e-9, atol=1e-10)
+    # metric matrices are equal (the identity, as Hypersphere times a line)
+    close(om.metric_matrix(p), tm.metric_matrix(p), rtol=0, atol=1e-12)
+    close(om.cometric_matrix(p), tm.cometric_matrix(p), rtol=0, atol=1e-12)
     close(np.einsum("ni,nij,nj->n", v, om.cometric_matrix(p), w), tm.inner_product(v, w, p),
           rtol=1e-9, atol=1e-10)
 

@@ -124,7 +124,7 @@ def test_theorem2_against_batch_norm_layer(activation, loss, draw_data):
     grad_u = _vanilla_grad_u(U, net.a, X, net.y, activation, loss)
     riem = geometry.riemannian_gradient(U, grad_u, cov, radius=r)
     assert_rows_close(velocity_u, -riem)
-    cometric = geometry.cometric_matrix(U, cov, radius=r)
+    cometric = geometry.bn_cometric_matrix(U, cov, radius=r)
     assert_rows_close(velocity_u, -np.einsum("kij,kj->ki", cometric, grad_u))
     # The velocity is tangent to N_Sigma at u.
     normal = U @ cov

@@ -112,7 +112,7 @@ def test_psi_differential_matches_autograd_and_is_an_isometry(data):
     np.testing.assert_allclose(dpsi, reference, rtol=0,
                                atol=1e-12 * np.linalg.norm(xi) / np.linalg.norm(u) + 1e-300)
     # Isometry (MATH §5): |d psi_u xi| = sqrt(xi^T G(u)^+ xi), the pseudo-inverse metric.
-    metric = geometry.metric_matrix(u, cov)
+    metric = geometry.pinv_metric_matrix(u, cov)
     assert np.linalg.norm(dpsi) == pytest.approx(np.sqrt(max(xi @ metric @ xi, 0.0)),
                                                  rel=1e-10, abs=1e-300)
     # d phi at psi(u) inverts d psi on T_u.

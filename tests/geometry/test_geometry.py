@@ -46,7 +46,7 @@ def _tangent_basis(u: np.ndarray, cov: np.ndarray) -> np.ndarray:
 
 
 def _g_norm_pinv(u, xi, cov, radius=1.0):
-    m = geo.metric_matrix(u, cov, radius=radius)
+    m = geo.pinv_metric_matrix(u, cov, radius=radius)
     return float(np.sqrt(max(xi @ m @ xi, 0.0)))
 
 
@@ -64,7 +64,7 @@ def _draw_setting(data, n=None):
 def test_metric_matrix_is_symmetric_positive_definite_on_tangent_space(data):
     cov, u = _draw_setting(data)
     r = data.draw(radii(), label="radius")
-    m = geo.metric_matrix(u, cov, radius=r)
+    m = geo.pinv_metric_matrix(u, cov, radius=r)
     scale = np.linalg.norm(m, 2)
     assert np.max(np.abs(m - m.T)) <= RTOL * scale
     normal = cov @ u
@@ -85,8 +85,8 @@ def test_metric_matrix_is_symmetric_positive_definite_on_tangent_space(data):
 def test_cometric_and_metric_are_pseudo_inverses(data):
     cov, u = _draw_setting(data)
     r = data.draw(radii(), label="radius")
-    g = geo.cometric_matrix(u, cov, radius=r)
-    m = geo.metric_matrix(u, cov, radius=r)
+    g = geo.bn_cometric_matrix(u, cov, radius=r)
+    m = geo.pinv_metric_matrix(u, cov, radius=r)
     normal = cov @ u
     n_hat = normal / np.linalg.norm(normal)
     # G G^+ is the orthogonal projector onto T_u = range G(u).
@@ -99,12 +99,47 @@ def test_cometric_and_metric_are_pseudo_inverses(data):
 
 
 @given(st.data())
+def test_spd_metric_matrix_completes_the_pseudo_inverse_along_the_normal(data):
+    cov, u = _draw_setting(data)
+    r = data.draw(radii(), label="radius")
+    m = geo.metric_matrix(u, cov, radius=r)
+    c = geo.cometric_matrix(u, cov, radius=r)
+    normal = cov @ u
+    nn = np.outer(normal, normal) / (normal @ normal)
+    scale = np.linalg.norm(m, 2)
+    # G(u)^+ (pseudo-inverse oracle) plus r^2 n n^T, symmetric positive definite
+    np.testing.assert_allclose(m, geo.pinv_metric_matrix(u, cov, radius=r) + r**2 * nn,
+                               rtol=0, atol=RTOL * scale)
+    assert np.max(np.abs(m - m.T)) <= RTOL * scale
+    assert np.linalg.eigvalsh(m)[0] > 0
+    # the cometric is its true inverse and completes G(u) the same way
+    np.testing.assert_allclose(c @ m, np.eye(len(u)), rtol=0, atol=RTOL * np.linalg.cond(m))
+    np.testing.assert_allclose(c, geo.bn_cometric_matrix(u, cov, radius=r) + nn / r**2,
+                               rtol=0, atol=RTOL * np.linalg.norm(c, 2))
+    # it represents g on tangent vectors
+    xi = data.draw(tangent_vectors(u, cov, max_norm=3.0), label="xi")
+    eta = data.draw(tangent_vectors(u, cov, max_norm=3.0), label="eta")
+    bound = _g_norm_pinv(u, xi, cov, r) * _g_norm_pinv(u, eta, cov, r)
+    assert abs(xi @ m @ eta - geo.inner_product(u, xi, eta, cov, radius=r)) <= (
+        RTOL * bound + 1e-300)
+
+
+@given(st.data())
+def test_metric_matrix_is_the_identity_on_the_round_sphere(data):
+    d = data.draw(st.integers(2, 6), label="d")
+    u = data.draw(points(np.eye(d)), label="u")
+    np.testing.assert_allclose(geo.metric_matrix(u, np.eye(d)), np.eye(d), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(geo.cometric_matrix(u, np.eye(d)), np.eye(d), rtol=0,
+                               atol=1e-14)
+
+
+@given(st.data())
 def test_closed_form_inner_product_equals_pseudo_inverse(data):
     cov, u = _draw_setting(data)
     r = data.draw(radii(), label="radius")
     xi = data.draw(tangent_vectors(u, cov, max_norm=3.0), label="xi")
     eta = data.draw(tangent_vectors(u, cov, max_norm=3.0), label="eta")
-    m = geo.metric_matrix(u, cov, radius=r)
+    m = geo.pinv_metric_matrix(u, cov, radius=r)
     reference = xi @ m @ eta
     closed = geo.inner_product(u, xi, eta, cov, radius=r)
     bound = _g_norm_pinv(u, xi, cov, r) * _g_norm_pinv(u, eta, cov, r)
@@ -121,7 +156,7 @@ def test_riemannian_gradient_solves_the_metric_equation(data):
     r = data.draw(radii(), label="radius")
     grad = data.draw(hnp.arrays(np.float64, u.shape, elements=_floats(10.0)),
                      label="grad")
-    m = geo.metric_matrix(u, cov, radius=r)
+    m = geo.pinv_metric_matrix(u, cov, radius=r)
     basis = _tangent_basis(u, cov)
     # v = B c with g(B c, B e_j) = <grad, B e_j> for every basis vector.
     coef = np.linalg.solve(basis.T @ m @ basis, basis.T @ grad)
@@ -129,8 +164,12 @@ def test_riemannian_gradient_solves_the_metric_equation(data):
     closed = geo.riemannian_gradient(u, grad, cov, radius=r)
     scale = np.linalg.norm(grad) * (u @ u) / r**2
     np.testing.assert_allclose(closed, reference, rtol=0, atol=RTOL * scale + 1e-300)
-    np.testing.assert_allclose(closed, geo.cometric_matrix(u, cov, radius=r) @ grad, rtol=0,
-                               atol=RTOL * scale + 1e-300)
+    np.testing.assert_allclose(closed, geo.bn_cometric_matrix(u, cov, radius=r) @ grad,
+                               rtol=0, atol=RTOL * scale + 1e-300)
+    # the SPD cometric applied to the tangential part of the gradient gives the same
+    tangential = geo.to_tangent(u, grad, cov)
+    np.testing.assert_allclose(closed, geo.cometric_matrix(u, cov, radius=r) @ tangential,
+                               rtol=0, atol=RTOL * scale + 1e-300)
     assert abs(closed @ cov @ u) <= RTOL * scale * np.linalg.norm(cov @ u) + 1e-300
 
 
@@ -415,6 +454,8 @@ def test_batched_calls_equal_pointwise_calls(batch, data):
                r[..., None]))
     same(geo.cometric_matrix(u, cov), _loop(lambda a: geo.cometric_matrix(a, cov), u))
     same(geo.metric_matrix(u, cov), _loop(lambda a: geo.metric_matrix(a, cov), u))
+    same(geo.bn_cometric_matrix(u, cov), _loop(lambda a: geo.bn_cometric_matrix(a, cov), u))
+    same(geo.pinv_metric_matrix(u, cov), _loop(lambda a: geo.pinv_metric_matrix(a, cov), u))
     same(geo.riemannian_hessian(u, grad, eta, xi, cov, radius=r),
          _loop(lambda a, b, c, e, s: geo.riemannian_hessian(a, b, c, e, cov, radius=s[0]),
                u, grad, eta, xi, r[..., None]))
@@ -481,6 +522,7 @@ def test_radius_arrays_must_fit_the_batch_and_scale_must_be_positive():
     for fn, args in ((geo.inner_product, (u, xi, xi, cov)),
                      (geo.riemannian_gradient, (u, xi, cov)),
                      (geo.cometric_matrix, (u, cov)), (geo.metric_matrix, (u, cov)),
+                     (geo.bn_cometric_matrix, (u, cov)), (geo.pinv_metric_matrix, (u, cov)),
                      (geo.dist, (u, u, cov)), (geo.squared_norm, (u, xi, cov))):
         with pytest.raises(ValueError, match="radius must be a scalar or have"):
             fn(*args, radius=np.ones(3))
