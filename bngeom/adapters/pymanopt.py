@@ -354,6 +354,10 @@ class BNTangentVector(ndarraySequenceMixin, list):
     [[[1.0, 1.0]], [1.0]]
     """
 
+    #: The rows ``U`` of the point that :meth:`BNManifold.transport` moved this vector
+    #: from (None for any other vector); see :meth:`BNManifold.inner_product`.
+    transported_from: Any = None
+
     def _pair(self, other: Any) -> tuple[Any, Any]:
         if not isinstance(other, (list, tuple)) or len(other) != 2:
             raise TypeError("a BNManifold tangent vector combines only with another "
@@ -483,11 +487,30 @@ class BNManifold(Manifold):
     # metric ------------------------------------------------------------------
 
     def inner_product(self, point: Any, tangent_vector_a: Any, tangent_vector_b: Any) -> float:
-        """The metric :math:`\\sum_k (r_k^2 g_{u_k}(\\xi_k,\\eta_k) + \\alpha_k\\beta_k)`."""
+        r"""The metric :math:`\sum_k (r_k^2 g_{u_k}(\xi_k,\eta_k) + \alpha_k\beta_k)`.
+
+        Both vectors must be tangent at ``point`` (with ``validate``), with one
+        exception: a vector that :meth:`transport` returned *from* ``point``
+        enters through its tangent projection :math:`P_u\eta` at ``point``, as
+        on pymanopt's own embedded manifolds (exact for Proposition 1's
+        :math:`\xi^\top G(u)^+\eta`, whose null space is the normal
+        :math:`\Sigma u`). pymanopt's ``ConjugateGradient(beta_rule="LiuStorey")``
+        pairs the gradient at ``x`` with the direction it has just transported
+        from ``x`` to the next point. Any other non-tangent vector raises.
+        """
+        U = _pair(point, "point")[0]
+        a_vec, b_vec = (self._from_here(v, U) for v in (tangent_vector_a, tangent_vector_b))
         rows, outs = self._both("inner_product", ("point", "tangent_vector_a",
                                                   "tangent_vector_b"),
-                                (point, tangent_vector_a, tangent_vector_b))
+                                (point, a_vec, b_vec))
         return float(rows + outs)
+
+    def _from_here(self, vector: Any, U: Any) -> Any:
+        """``vector`` projected at ``U`` if :meth:`transport` moved it away from ``U``."""
+        origin = getattr(vector, "transported_from", None)
+        if origin is None or not (origin is U or np.array_equal(origin, U)):
+            return vector
+        return BNTangentVector([self.rows.projection(U, vector[0]), vector[1]])
 
     def norm(self, point: Any, tangent_vector: Any) -> float:
         """Length of ``tangent_vector`` (clipped at 0 against rounding before the square root)."""
@@ -540,9 +563,15 @@ class BNManifold(Manifold):
         return self._vector("log", ("point_a", "point_b"), point_a, point_b)
 
     def transport(self, point_a: Any, point_b: Any, tangent_vector_a: Any) -> BNTangentVector:
-        """Parallel transport along the geodesics (raises between antipodal rows)."""
-        return self._vector("transport", ("point_a", "point_b", "tangent_vector_a"),
-                            point_a, point_b, tangent_vector_a)
+        """Parallel transport along the geodesics (raises between antipodal rows).
+
+        The result records its origin (``transported_from``, the rows of
+        ``point_a``) for :meth:`inner_product`; arithmetic on it drops the record.
+        """
+        out = self._vector("transport", ("point_a", "point_b", "tangent_vector_a"),
+                           point_a, point_b, tangent_vector_a)
+        out.transported_from = _pair(point_a, "point_a")[0]
+        return out
 
     def pair_mean(self, point_a: Any, point_b: Any) -> list[NDArray]:
         """Geodesic midpoint, block-wise."""
