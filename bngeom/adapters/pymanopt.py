@@ -1,17 +1,18 @@
 r"""Width-m BN networks as pymanopt problems on :math:`(N_\Sigma\times\mathbb R)^m` (MATH §4-5).
 
-A thin adapter over :mod:`bngeom.geometry`: :class:`BNManifold` is pymanopt's
-:class:`~pymanopt.manifolds.product.Product` of
+A thin adapter over :mod:`bngeom.geometry`: :class:`BNManifold` is one pymanopt
+:class:`~pymanopt.manifolds.manifold.Manifold` (``point_layout = 2``) made of two blocks,
 
 * :class:`SigmaSphereRows`, the m first-layer rows ``U`` (shape ``(m, d)``),
   each on :math:`N_\Sigma` with the metric :math:`r_k^2 g` of Proposition 1
   (``r_k`` is neuron k's radius :math:`\|w_k\|`), and
 * :class:`OutputWeights`, pymanopt's ``Euclidean(m)`` for the output weights ``a``.
 
-Points are lists ``[U, a]`` and tangent vectors pymanopt's product tangent
-vectors, following pymanopt's product conventions, so its optimizers
-(``SteepestDescent``, ``ConjugateGradient``, ``TrustRegions``) and diagnostics
-(``check_gradient``, ``check_hessian``, ``check_retraction``) run unchanged.
+Points are pairs ``[U, a]`` and tangent vectors :class:`BNTangentVector` pairs
+``[xi, alpha]`` (pymanopt's product conventions), so its optimizers
+(``SteepestDescent``, ``ConjugateGradient``, ``TrustRegions``, ...) and
+diagnostics (``check_gradient``, ``check_hessian``, ``check_retraction``) run
+unchanged, and ``BNManifold`` nests in pymanopt's ``Product`` like any factor.
 Theorem 2 is :meth:`SigmaSphereRows.euclidean_to_riemannian_gradient`: the
 Riemannian gradient of the vanilla loss is :math:`(G(u_k)\nabla_{u_k}\tilde L/r_k^2,
 \partial_{a_k}\tilde L)`, the (negative) velocity that batch normalization
@@ -58,7 +59,7 @@ import pymanopt
 from numpy.typing import ArrayLike, NDArray
 from pymanopt.manifolds.euclidean import Euclidean
 from pymanopt.manifolds.manifold import Manifold
-from pymanopt.manifolds.product import Product
+from pymanopt.tools import ndarraySequenceMixin
 
 from bngeom import geometry
 from bngeom._validation import (
@@ -82,7 +83,7 @@ from bngeom.geometry.charts import (
 from bngeom.nn.functions import LOSSES, get_activation, get_loss
 from bngeom.nn.model import DEFAULT_MEMORY_BUDGET, vanilla_loss, vanilla_loss_and_gradients
 
-__all__ = ["SigmaSphereRows", "OutputWeights", "BNManifold", "make_problem"]
+__all__ = ["SigmaSphereRows", "OutputWeights", "BNManifold", "BNTangentVector", "make_problem"]
 
 _GRADIENTS = ("autograd", "closed_form")
 
@@ -340,13 +341,78 @@ for _name in ("inner_product", "norm", "dist", "projection", "to_tangent_space",
     setattr(OutputWeights, _name, _validated(_name))
 
 
-class BNManifold(Product):
+class BNTangentVector(ndarraySequenceMixin, list):
+    """A tangent vector ``[xi, alpha]`` of :class:`BNManifold`: a list with vector arithmetic.
+
+    ``+``, ``-`` (with another ``[xi, alpha]``), ``*`` and ``/`` by a scalar and
+    unary ``-`` act block-wise, as on pymanopt's product tangent vectors, so
+    pymanopt's optimizers combine them; it stays a list ``[xi, alpha]`` otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = BNTangentVector([np.ones((1, 2)), np.ones(1)])
+    >>> [x.tolist() for x in 2.0 * v - v]
+    [[[1.0, 1.0]], [1.0]]
+    """
+
+    #: The rows ``U`` of the point that :meth:`BNManifold.transport` moved this vector
+    #: from (None for any other vector); see :meth:`BNManifold.inner_product`.
+    transported_from: Any = None
+
+    def _pair(self, other: Any) -> tuple[Any, Any]:
+        if not isinstance(other, (list, tuple)) or len(other) != 2:
+            raise TypeError("a BNManifold tangent vector combines only with another "
+                            f"[xi, alpha] pair, got {type(other).__name__}")
+        return other[0], other[1]
+
+    def __add__(self, other: Any) -> BNTangentVector:
+        xi, alpha = self._pair(other)
+        return BNTangentVector([self[0] + xi, self[1] + alpha])
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> BNTangentVector:
+        xi, alpha = self._pair(other)
+        return BNTangentVector([self[0] - xi, self[1] - alpha])
+
+    def __rsub__(self, other: Any) -> BNTangentVector:
+        xi, alpha = self._pair(other)
+        return BNTangentVector([xi - self[0], alpha - self[1]])
+
+    def __mul__(self, scalar: Any) -> BNTangentVector:
+        return BNTangentVector([scalar * self[0], scalar * self[1]])
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, scalar: Any) -> BNTangentVector:
+        return BNTangentVector([self[0] / scalar, self[1] / scalar])
+
+    def __neg__(self) -> BNTangentVector:
+        return BNTangentVector([-self[0], -self[1]])
+
+
+def _pair(x: Any, name: str) -> tuple[Any, Any]:
+    """Split a point or tangent vector ``[U, a]`` of BNManifold, or raise naming ``name``."""
+    if isinstance(x, (str, bytes)) or not isinstance(x, (list, tuple)) or len(x) != 2:
+        raise TypeError(f"{name} must be a pair [U, a] (first-layer rows, output weights), "
+                        f"got {type(x).__name__}"
+                        + (f" of length {len(x)}" if isinstance(x, (list, tuple)) else ""))
+    return x[0], x[1]
+
+
+class BNManifold(Manifold):
     r"""The parameter manifold :math:`(N_\Sigma\times\mathbb R)^m` of a width-m BN network.
 
-    pymanopt's product of :class:`SigmaSphereRows` (``U``, shape ``(m, d)``)
-    and :class:`OutputWeights` (``a``, shape ``(m,)``); points are lists
-    ``[U, a]``. Neuron k of radius :math:`r_k` carries the metric
-    :math:`r_k^2 g`; the dimension is ``m * d``.
+    One pymanopt :class:`~pymanopt.manifolds.manifold.Manifold` with
+    ``point_layout = 2``: points are pairs ``[U, a]`` (rows ``U`` of shape
+    ``(m, d)`` on :math:`N_\Sigma`, output weights ``a`` of shape ``(m,)``) and
+    tangent vectors :class:`BNTangentVector` pairs ``[xi, alpha]``. Every
+    method acts block-wise through :class:`SigmaSphereRows` (``rows``) and
+    :class:`OutputWeights` (``outputs``). Neuron k of radius :math:`r_k` carries
+    the metric :math:`r_k^2 g`; the dimension is ``m * d``. Not being a
+    pymanopt ``Product``, it nests in one: ``Product([BNManifold(...),
+    Euclidean(3)])`` has points ``[[U, a], z]``.
 
     Parameters
     ----------
@@ -365,8 +431,8 @@ class BNManifold(Product):
     --------
     >>> import numpy as np
     >>> manifold = BNManifold(np.diag([4.0, 1.0, 0.25]), width=5, rng=0)
-    >>> manifold.dim
-    15
+    >>> manifold.dim, manifold.point_layout
+    (15, 2)
     >>> x = manifold.random_point()
     >>> v = manifold.random_tangent_vector(x)
     >>> y = manifold.exp(x, v)
@@ -379,10 +445,15 @@ class BNManifold(Product):
         gen = _rng(rng)
         self.rows = SigmaSphereRows(cov, width, radii, rng=gen, validate=validate)
         self.outputs = OutputWeights(self.rows.width, rng=gen, validate=validate)
-        super().__init__([self.rows, self.outputs])
-        self._dimension = int(self._dimension)
-        self._name = (f"BN manifold (N_Sigma x R)^{self.rows.width} "
-                      f"with d = {self.rows.cov.shape[0]}")
+        self.validate = bool(validate)
+        super().__init__(f"BN manifold (N_Sigma x R)^{self.rows.width} with "
+                         f"d = {self.rows.cov.shape[0]}", int(self.rows.dim + self.outputs.dim),
+                         point_layout=2)
+
+    @property
+    def manifolds(self) -> tuple[SigmaSphereRows, OutputWeights]:
+        """The two blocks ``(rows, outputs)``, in the order of a point ``[U, a]``."""
+        return (self.rows, self.outputs)
 
     @property
     def cov(self) -> NDArray:
@@ -399,18 +470,133 @@ class BNManifold(Product):
         """The neuron radii :math:`r_k`, shape ``(m,)``."""
         return self.rows.radii
 
-    def inner_product(self, point: Any, tangent_vector_a: Any, tangent_vector_b: Any) -> float:
-        """The metric :math:`\\sum_k (r_k^2 g_{u_k}(\\xi_k,\\eta_k) + \\alpha_k\\beta_k)`."""
-        return float(super().inner_product(point, tangent_vector_a, tangent_vector_b))
+    @property
+    def typical_dist(self) -> float:
+        """:math:`\\sqrt{\\pi^2\\sum_k r_k^2 + m}`, as pymanopt's product of the two blocks."""
+        return float(np.sqrt(self.rows.typical_dist ** 2 + self.outputs.typical_dist ** 2))
 
-    def dist(self, point_a: Any, point_b: Any) -> float:
-        """Geodesic distance, :math:`\\sqrt{d_{rows}^2 + \\|a - b\\|^2}` (MATH §5)."""
-        return float(super().dist(point_a, point_b))
+    # block-wise dispatch ---------------------------------------------------
+
+    def _both(self, method: str, names: tuple[str, ...], args: tuple[Any, ...]
+              ) -> tuple[Any, Any]:
+        pairs = [_pair(x, name) for x, name in zip(args, names, strict=True)]
+        return (getattr(self.rows, method)(*(p[0] for p in pairs)),
+                getattr(self.outputs, method)(*(p[1] for p in pairs)))
+
+    def _vector(self, method: str, names: tuple[str, ...], *args: Any) -> BNTangentVector:
+        return BNTangentVector(self._both(method, names, args))
+
+    # metric ------------------------------------------------------------------
+
+    def inner_product(self, point: Any, tangent_vector_a: Any, tangent_vector_b: Any) -> float:
+        r"""The metric :math:`\sum_k (r_k^2 g_{u_k}(\xi_k,\eta_k) + \alpha_k\beta_k)`.
+
+        Both vectors must be tangent at ``point`` (with ``validate``), with one
+        exception: a vector that :meth:`transport` returned *from* ``point``
+        enters through its tangent projection :math:`P_u\eta` at ``point``, as
+        on pymanopt's own embedded manifolds (exact for Proposition 1's
+        :math:`\xi^\top G(u)^+\eta`, whose null space is the normal
+        :math:`\Sigma u`). pymanopt's ``ConjugateGradient(beta_rule="LiuStorey")``
+        pairs the gradient at ``x`` with the direction it has just transported
+        from ``x`` to the next point. Any other non-tangent vector raises.
+        """
+        U = _pair(point, "point")[0]
+        a_vec, b_vec = (self._from_here(v, U) for v in (tangent_vector_a, tangent_vector_b))
+        rows, outs = self._both("inner_product", ("point", "tangent_vector_a",
+                                                  "tangent_vector_b"),
+                                (point, a_vec, b_vec))
+        return float(rows + outs)
+
+    def _from_here(self, vector: Any, U: Any) -> Any:
+        """``vector`` projected at ``U`` if :meth:`transport` moved it away from ``U``."""
+        origin = getattr(vector, "transported_from", None)
+        if origin is None or not (origin is U or np.array_equal(origin, U)):
+            return vector
+        return BNTangentVector([self.rows.projection(U, vector[0]), vector[1]])
 
     def norm(self, point: Any, tangent_vector: Any) -> float:
         """Length of ``tangent_vector`` (clipped at 0 against rounding before the square root)."""
         return float(np.sqrt(max(self.inner_product(point, tangent_vector, tangent_vector),
                                  0.0)))
+
+    def dist(self, point_a: Any, point_b: Any) -> float:
+        """Geodesic distance, :math:`\\sqrt{d_{rows}^2 + \\|a - b\\|^2}` (MATH §5)."""
+        rows, outs = self._both("dist", ("point_a", "point_b"), (point_a, point_b))
+        return float(np.sqrt(rows ** 2 + outs ** 2))
+
+    def projection(self, point: Any, vector: Any) -> BNTangentVector:
+        """Euclidean-orthogonal projection onto the tangent space, block-wise."""
+        return self._vector("projection", ("point", "vector"), point, vector)
+
+    def to_tangent_space(self, point: Any, vector: Any) -> BNTangentVector:
+        """Same as :meth:`projection`."""
+        return self._vector("to_tangent_space", ("point", "vector"), point, vector)
+
+    # gradients and Hessians ---------------------------------------------------
+
+    def euclidean_to_riemannian_gradient(self, point: Any, euclidean_gradient: Any
+                                         ) -> BNTangentVector:
+        """Theorem 2: :math:`(G(u_k)\\nabla_{u_k}/r_k^2, \\partial_{a_k})` (``rows``, ``a``)."""
+        return self._vector("euclidean_to_riemannian_gradient",
+                            ("point", "euclidean_gradient"), point, euclidean_gradient)
+
+    def euclidean_to_riemannian_hessian(self, point: Any, euclidean_gradient: Any,
+                                        euclidean_hessian: Any, tangent_vector: Any
+                                        ) -> BNTangentVector:
+        """Riemannian Hessian-vector product, block-wise (:meth:`SigmaSphereRows` on ``U``)."""
+        return self._vector("euclidean_to_riemannian_hessian",
+                            ("point", "euclidean_gradient", "euclidean_hessian",
+                             "tangent_vector"),
+                            point, euclidean_gradient, euclidean_hessian, tangent_vector)
+
+    # geodesics, retraction, transport -----------------------------------------
+
+    def exp(self, point: Any, tangent_vector: Any) -> list[NDArray]:
+        """Riemannian exponential ``[exp_U(xi), a + alpha]``."""
+        return list(self._both("exp", ("point", "tangent_vector"), (point, tangent_vector)))
+
+    def retraction(self, point: Any, tangent_vector: Any) -> list[NDArray]:
+        """Second-order retraction (:meth:`SigmaSphereRows.retraction`) and ``a + alpha``."""
+        return list(self._both("retraction", ("point", "tangent_vector"),
+                               (point, tangent_vector)))
+
+    def log(self, point_a: Any, point_b: Any) -> BNTangentVector:
+        """Riemannian logarithm ``[log_U(V), b - a]``."""
+        return self._vector("log", ("point_a", "point_b"), point_a, point_b)
+
+    def transport(self, point_a: Any, point_b: Any, tangent_vector_a: Any) -> BNTangentVector:
+        """Parallel transport along the geodesics (raises between antipodal rows).
+
+        The result records its origin (``transported_from``, the rows of
+        ``point_a``) for :meth:`inner_product`; arithmetic on it drops the record.
+        """
+        out = self._vector("transport", ("point_a", "point_b", "tangent_vector_a"),
+                           point_a, point_b, tangent_vector_a)
+        out.transported_from = _pair(point_a, "point_a")[0]
+        return out
+
+    def pair_mean(self, point_a: Any, point_b: Any) -> list[NDArray]:
+        """Geodesic midpoint, block-wise."""
+        return list(self._both("pair_mean", ("point_a", "point_b"), (point_a, point_b)))
+
+    # sampling ------------------------------------------------------------------
+
+    def random_point(self) -> list[NDArray]:
+        """``[U, a]``: rows uniform on :math:`N_\\Sigma`, standard Gaussian ``a``."""
+        return [self.rows.random_point(), self.outputs.random_point()]
+
+    def random_tangent_vector(self, point: Any) -> BNTangentVector:
+        """A random tangent vector of unit norm (each block of norm :math:`1/\\sqrt2`)."""
+        U, a = _pair(point, "point")
+        scale = 2 ** -0.5
+        return BNTangentVector([scale * self.rows.random_tangent_vector(U),
+                                scale * self.outputs.random_tangent_vector(a)])
+
+    def zero_vector(self, point: Any) -> BNTangentVector:
+        """The zero tangent vector ``[0 (m, d), 0 (m,)]``."""
+        return self._vector("zero_vector", ("point",), point)
+
+    # BN parameters -------------------------------------------------------------
 
     def point_from_bn(self, W: ArrayLike, a: ArrayLike) -> list[NDArray]:
         r"""The point ``[phi(W), a]`` of BN parameters (``phi(w) = w/||w||_Sigma``, eq. 7).

@@ -62,10 +62,11 @@ def cases(draw, max_norm=2.5):
 def test_follows_pymanopt_product_conventions():
     cov = np.diag([4.0, 1.0, 0.25])
     M = BNManifold(cov, 5, radii=np.linspace(0.5, 2.0, 5), rng=0)
-    assert isinstance(M, Product) and isinstance(M, pymanopt.manifolds.manifold.Manifold)
+    # one manifold with two-array points (so that it nests in pymanopt's Product)
+    assert not isinstance(M, Product) and isinstance(M, pymanopt.manifolds.manifold.Manifold)
     assert isinstance(M.manifolds[0], SigmaSphereRows)
     assert isinstance(M.manifolds[1], OutputWeights)
-    assert M.dim == 5 * 3 and M.point_layout == (1, 1) and M.num_values == 2
+    assert M.dim == 5 * 3 and M.point_layout == 2 and M.num_values == 2
     close(M.typical_dist, np.sqrt(np.pi**2 * np.sum(M.radii**2) + 5))
     x = M.random_point()
     assert [v.shape for v in x] == [(5, 3), (5,)]
@@ -411,3 +412,90 @@ def test_riemannian_gd_is_bn_gd():
         x = Mk.retraction(x, -0.5 * pk.riemannian_gradient(x))
         W, a = _bn_gd(ds, W, a, 0.5, 1)
     close_points(M.point_from_bn(W, a), x, rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- nesting
+
+
+def test_nests_in_pymanopt_product():
+    """Product([BNManifold, Euclidean, Stiefel]): points [[U, a], z, S], optimizers run."""
+    import autograd.numpy as anp
+    from pymanopt.manifolds import Euclidean, Stiefel
+
+    M = BNManifold(np.diag([2.0, 1.0, 0.5]), 3, rng=0)
+    P = Product([M, Euclidean(3), Stiefel(4, 2)])
+    assert P.point_layout == (2, 1, 1) and P.dim == 9 + 3 + 5
+    np.random.seed(0)  # noqa: NPY002 (pymanopt's Euclidean and Stiefel draw from it)
+    target, x0 = P.random_point(), P.random_point()
+
+    @pymanopt.function.autograd(P)
+    def cost(U, a, z, S):
+        return (anp.sum((U - target[0][0]) ** 2) + anp.sum((a - target[0][1]) ** 2)
+                + anp.sum((z - target[1]) ** 2) + anp.sum((S - target[2]) ** 2))
+
+    problem = pymanopt.Problem(P, cost)
+    v = P.random_tangent_vector(x0)
+    close(P.norm(x0, v), 1.0)
+    close(P.norm(x0, 3.0 * v - v), 2.0)
+    y = P.retraction(x0, v)
+    close_points(y[0], M.retraction(x0[0], v[0]), 0, 0)
+    close(y[1], x0[1] + v[1])
+    close(P.inner_product(x0, v, v), M.inner_product(x0[0], v[0], v[0]) + v[1] @ v[1]
+          + np.sum(v[2] * v[2]))
+    for optimizer in (SteepestDescent(max_iterations=60, verbosity=0),
+                      ConjugateGradient(max_iterations=60, verbosity=0),
+                      ConjugateGradient(beta_rule="LiuStorey", max_iterations=60, verbosity=0),
+                      TrustRegions(max_iterations=10, verbosity=0)):
+        result = optimizer.run(problem, initial_point=x0)
+        assert result.cost < 1e-8, type(optimizer).__name__
+        close_points(result.point[0], target[0], rtol=1e-4, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- paired vectors
+
+
+@pytest.mark.parametrize("beta_rule", ["FletcherReeves", "HagerZhang", "HestenesStiefel",
+                                       "PolakRibiere", "LiuStorey"])
+def test_every_beta_rule_runs_with_validation(beta_rule):
+    """LiuStorey pairs grad at x with a direction transported to the next point."""
+    ds = data.make_teacher_dataset(80, [2.0, 1.0, 0.5], teacher_width=2, rng=1)
+    problem, M = make_problem(ds.X, ds.y, 4, rng=2)
+    assert M.validate
+    x0 = M.random_point()
+    result = ConjugateGradient(beta_rule=beta_rule, max_iterations=60,
+                               verbosity=0).run(problem, initial_point=x0)
+    assert result.cost < 1e-3 * problem.cost(x0)
+
+
+def test_transported_vectors_in_the_metric():
+    cov = np.diag([4.0, 1.0, 0.25])
+    M = BNManifold(cov, 3, radii=[0.5, 1.0, 2.0], rng=4)
+    x, y = M.random_point(), M.random_point()
+    v = M.random_tangent_vector(x)
+    newx = M.exp(x, 0.8 * v)
+    w = M.transport(x, newx, M.random_tangent_vector(x))  # tangent at newx, not at x
+    assert w.transported_from is x[0]
+    with pytest.raises(ValueError, match="tangent"):
+        geo.inner_product(x[0], v[0], w[0], cov)  # the core stays strict
+    # a vector transported from x enters through its projection at x, in either slot
+    expected = M.inner_product(x, v, M.projection(x, w))
+    close(M.inner_product(x, v, w), expected)
+    close(M.inner_product(x, w, v), expected)
+    close(M.inner_product([x[0].copy(), x[1]], w, v), expected)  # equal rows, not identical
+    # the metric of Prop. 1 ignores the normal part: xi^T G(u)^+ eta, r^2-weighted
+    Gp = np.linalg.pinv(geo.cometric_matrix(x[0], cov))
+    close(sum(r**2 * v[0][k] @ Gp[k] @ w[0][k] for k, r in enumerate(M.radii))
+          + v[1] @ w[1], expected, rtol=1e-9, atol=1e-12)
+    # at its own end point it is an ordinary tangent vector
+    close(M.norm(newx, w), M.norm(x, M.transport(newx, x, w)), rtol=1e-10)
+    # anything else that is not tangent still raises, however mildly off
+    with pytest.raises(ValueError, match="tangent"):
+        M.inner_product(x, v, [w[0] + 0.0, w[1]])  # arithmetic drops the record
+    with pytest.raises(ValueError, match="tangent"):
+        M.inner_product(y, M.random_tangent_vector(y), w)  # transported from elsewhere
+    with pytest.raises(ValueError, match="tangent"):
+        M.inner_product(x, v, [v[0] + 0.05 * x[0], v[1]])
+    with pytest.raises(ValueError, match="tangent"):
+        M.norm(x, [x[0] @ cov, v[1]])
+    with pytest.raises(ValueError, match="N_Sigma"):
+        M.inner_product([2 * y[0], y[1]], v, v)
