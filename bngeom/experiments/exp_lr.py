@@ -39,8 +39,8 @@ import numpy as np
 
 from bngeom._validation import check_positive_scalar, check_seed
 from bngeom.dynamics.training import SGDState, Trainer, TrainOptions, sgd_update
-from bngeom.experiments._claims import make_claim
 from bngeom.experiments._presets import resolve_preset
+from bngeom.experiments.claims import make_claim
 from bngeom.nn.data import make_teacher_dataset
 
 __all__ = ["PRESETS", "ONE_STEP_TOLERANCE", "TRAJECTORY_TOLERANCE", "ExpLRRun",

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from bngeom._validation import check_seed
-from bngeom.experiments._claims import make_claim
 from bngeom.experiments._presets import resolve_preset
+from bngeom.experiments.claims import make_claim
 from bngeom.nn.batchnorm import batch_bn_loss_and_gradients
 from bngeom.nn.data import Dataset, make_teacher_dataset
 from bngeom.nn.model import LossAndGradients, bn_loss_and_gradients

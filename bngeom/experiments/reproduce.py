@@ -73,6 +73,7 @@ from tqdm.auto import tqdm
 from bngeom import __version__
 from bngeom._io import LockedError, atomic_write, exclusive, jsonable
 from bngeom._validation import check_seed
+from bngeom.experiments.claims import make_claim
 from bngeom.geometry.charts import normalize_to_manifold
 from bngeom.nn.data import make_teacher_dataset
 from bngeom.nn.model import bn_forward, bn_loss_and_gradients
@@ -135,13 +136,6 @@ def _problem(seed: int, quick: bool):
     return ds, W0, a0
 
 
-def _claim(cid: str, description: str, measured: float, predicted: float, tolerance: float,
-           passed: bool, criterion: str, details: dict[str, Any]) -> dict[str, Any]:
-    return {"id": cid, "description": description, "measured": float(measured),
-            "predicted": float(predicted), "tolerance": float(tolerance),
-            "passed": bool(passed), "criterion": criterion, "details": details}
-
-
 def check_energy_identity(seed: int = 0, *, quick: bool = False,
                           tolerance: float = ENERGY_TOLERANCE) -> dict[str, Any]:
     r"""The energy identity :math:`dL/dt = -\int\|\tilde V\|_g^2\,d\tilde\rho` (MATH §6).
@@ -176,14 +170,14 @@ def check_energy_identity(seed: int = 0, *, quick: bool = False,
     err_bn = bn.energy_identity_error()
     gap = float(np.max(np.abs(bn.U - riem.U)) / np.max(np.abs(riem.U)))
     measured = max(err_riem, err_bn)
-    return _claim(
+    return make_claim(
         "energy_identity",
         "Energy identity dL/dt = -integral of |V~|_g^2 d rho~ along the Riemannian gradient "
         "flow (eq. 7) and the BN flow (eq. 6) (max relative error, dL/dt measured from loss "
         "values only)",
-        measured, 0.0, tolerance, bool(np.isfinite(measured) and measured <= tolerance),
-        "|measured - predicted| <= tolerance",
-        {"riemannian_flow_error": err_riem, "bn_flow_error": err_bn,
+        measured, 0.0, tolerance, passed=bool(np.isfinite(measured) and measured <= tolerance),
+        criterion="|measured - predicted| <= tolerance",
+        details={"riemannian_flow_error": err_riem, "bn_flow_error": err_bn,
          "bn_vs_riemannian_trajectory_gap": gap, "loss_start": float(riem.loss[0]),
          "loss_end": float(riem.loss[-1]), "t_end": t_end, "width": int(W0.shape[0]),
          "dim": int(W0.shape[1]), "radius_range": [float(radius.min()), float(radius.max())]})
@@ -225,14 +219,14 @@ def check_norm_invariance(seed: int = 0, *, quick: bool = False,
     traj = simulate(ds, W0, a0, t_end=2.0 if quick else 4.0, n_records=11)
     drift = float(np.max(np.abs(traj.radius / traj.radius[0] - 1.0)))
     measured = max(function_gap, orthogonality, growth_error, drift)
-    return _claim(
+    return make_claim(
         "norm_invariance",
         "Norm invariance: rescaling neurons leaves the BN network unchanged, w^T grad_w L = 0, "
         "a GD step grows |w|^2 by exactly eta^2 |grad_w L|^2, and the BN flow keeps every "
         "radius (max relative error)",
-        measured, 0.0, tolerance, bool(np.isfinite(measured) and measured <= tolerance),
-        "|measured - predicted| <= tolerance",
-        {"function_gap_under_rescaling": function_gap, "w_dot_grad": orthogonality,
+        measured, 0.0, tolerance, passed=bool(np.isfinite(measured) and measured <= tolerance),
+        criterion="|measured - predicted| <= tolerance",
+        details={"function_gap_under_rescaling": function_gap, "w_dot_grad": orthogonality,
          "gd_norm_growth_error": growth_error, "flow_radius_drift": drift,
          "rescaling_range": [float(scales.min()), float(scales.max())],
          "learning_rate": learning_rate})
@@ -302,16 +296,16 @@ def theorem4_claim(result: dict[str, Any]) -> dict[str, Any]:
     shrinking = bool(np.all(np.diff(w2) < 0) and l2[-1] < l2[0])
     passed = bool(np.isfinite(measured) and abs(measured + 0.5) <= THM4_SLOPE_TOLERANCE
                   and shrinking)
-    return _claim(
+    return make_claim(
         "thm4_width_convergence",
         f"Theorem 4: width-m particle flows approach the mean-field limit (a width-"
         f"{result['ref_width']} reference); sup_t W2 and the L2(mu) function gap shrink as m "
         f"grows over m = {', '.join(str(w) for w in result['widths'])} (measured = log-log "
         f"slope of the W2 gap against m)",
-        measured, -0.5, THM4_SLOPE_TOLERANCE, passed,
-        "|measured - predicted| <= tolerance, the W2 gap decreases at every width, the L2 gap "
-        "is smaller at the largest width than at the smallest",
-        {"widths": result["widths"], "ref_width": result["ref_width"],
+        measured, -0.5, THM4_SLOPE_TOLERANCE, passed=passed,
+        criterion="|measured - predicted| <= tolerance, the W2 gap decreases at every width, "
+                  "the L2 gap is smaller at the largest width than at the smallest",
+        details={"widths": result["widths"], "ref_width": result["ref_width"],
          "mean_sup_w2": w2.tolist(), "mean_sup_l2": l2.tolist(),
          "l2_slope": result["l2_slope"], "gaps_shrink_with_width": shrinking,
          "config": result.get("config", {})})
@@ -342,15 +336,15 @@ def theorem5_claim(result: dict[str, Any]) -> dict[str, Any]:
     target = float(result["config"]["target_ratio"])
     measured = float(result["loss_ratio"])
     passed = bool(np.isfinite(measured) and measured <= target and result["converged"])
-    return _claim(
+    return make_claim(
         "thm5_global_convergence",
         f"Theorem 5: a width-{result['config'].get('width', '?')} network started under the "
         f"separation condition (u uniform on N_Sigma, a ~ Unif[-r0, r0]) and trained by "
         f"Riemannian gradient descent on M (eq. 7, fixed step, mean-field time scale) fits a "
         f"realizable teacher (measured = final / initial loss; details.variant_loss_ratios: "
         f"the same run from initializations that break the separation condition)",
-        measured, 0.0, target, passed, "|measured - predicted| <= tolerance",
-        {"variant_loss_ratios": result["variant_ratios"],
+        measured, 0.0, target, passed=passed, criterion="|measured - predicted| <= tolerance",
+        details={"variant_loss_ratios": result["variant_ratios"],
          "time_to_target": {v: r.get("time_to_target") for v, r in result["runs"].items()},
          "config": result.get("config", {})})
 

@@ -51,6 +51,7 @@ from bngeom._validation import (
     check_seed,
 )
 from bngeom.experiments._presets import resolve_preset
+from bngeom.experiments.claims import make_claim
 from bngeom.geometry.charts import covariance_norm, neuron_radii, normalize_to_manifold
 from bngeom.nn.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
 from bngeom.nn.functions import get_activation
@@ -359,15 +360,6 @@ def anisotropy_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
             "speedup": None if any(u is None for u in ups) else float(min(ups))}
 
 
-def _claim(cid: str, description: str, measured: float | None, predicted: float,
-           tolerance: float, passed: bool, criterion: str,
-           details: dict[str, Any]) -> dict[str, Any]:
-    return {"id": cid, "description": description,
-            "measured": None if measured is None else float(measured),
-            "predicted": float(predicted), "tolerance": float(tolerance),
-            "passed": bool(passed), "criterion": criterion, "details": details}
-
-
 def anisotropy_claim(result: dict[str, Any]) -> dict[str, Any]:
     """The ``sec4_1_anisotropic_speed`` claim from :func:`anisotropy_experiment`.
 
@@ -393,13 +385,14 @@ def anisotropy_claim(result: dict[str, Any]) -> dict[str, Any]:
     measured = result["speedup"]
     passed = all(u is not None and u > 1.0 for u in ups)
     fr, ang = result["planar"]["fraction"], result["planar"]["angle_deg"]
-    return _claim(
+    return make_claim(
         "sec4_1_anisotropic_speed",
         f"Section 4.1: BN neurons gather on the significant direction sooner than vanilla "
         f"neurons from the same initial directions (time until {fr:.0%} of the neurons lie "
         f"within {ang:g} degrees; measured = smaller speed-up t_vanilla/t_BN of the 2-D and "
         f"{result['high_dim']['dim']}-D runs)",
-        measured, 1.0, 0.0, passed, "measured > predicted (BN strictly faster)", details)
+        measured, 1.0, 0.0, passed=passed,
+        criterion="measured > predicted (BN strictly faster)", details=details)
 
 
 def plot_anisotropy(result: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -691,15 +684,16 @@ def magnitude_claim(result: dict[str, Any], tolerance: float = IDENTITY_TOLERANC
         "effective_step_max_rel_error": eff_err,
         "radius_as_learning_rate_max_rel_gap": ens_gap,
     }
-    return _claim(
+    return make_claim(
         "sec4_2_speed_ratio",
         "Section 4.2: for neurons w and c*w, BN speed ratios are 1/c (Euclidean) and 1/c^2 "
         "(angular); without BN, with ReLU, Euclidean speeds are equal; radius r with "
         "learning rate eta trains like radius 1 with eta/r^2 (measured = log-log slope of "
         "the BN Euclidean speed ratio)",
-        measured, -1.0, tolerance, passed,
-        "|measured - predicted| <= tolerance and every listed relative error <= tolerance",
-        details)
+        measured, -1.0, tolerance, passed=passed,
+        criterion="|measured - predicted| <= tolerance and every listed relative error "
+                  "<= tolerance",
+        details=details)
 
 
 def plot_magnitude(result: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -873,15 +867,15 @@ def first_step_claim(result: dict[str, Any], tolerance: float = IDENTITY_TOLERAN
     passed = (measured <= tolerance and result["min_ratio_to_floor"] >= 1.0 - tolerance
               and result["decreasing_below_minimizer"])
     ss = result["norms"]
-    return _claim(
+    return make_claim(
         "sec4_3_first_step",
         f"Section 4.3: after one GD step ||w1||^2 = ||w0||^2 + eta^2 K^2/||w0||^2 >= 2 eta K "
         f"for ||w0|| from {ss.min():.0e} to {ss.max():.0e} (measured = max relative error "
         f"of ||w1||)",
-        measured, 0.0, tolerance, passed,
-        "measured <= tolerance, min ||w1||/sqrt(2 eta K) >= 1 - tolerance, ||w1|| decreasing "
-        "in ||w0|| below sqrt(eta K)",
-        {"learning_rate": result["learning_rate"], "K": result["K"].tolist(),
+        measured, 0.0, tolerance, passed=passed,
+        criterion="measured <= tolerance, min ||w1||/sqrt(2 eta K) >= 1 - tolerance, ||w1|| "
+                  "decreasing in ||w0|| below sqrt(eta K)",
+        details={"learning_rate": result["learning_rate"], "K": result["K"].tolist(),
          "floor_sqrt_2_eta_K": result["floor"].tolist(),
          "min_ratio_to_floor": result["min_ratio_to_floor"],
          "decreasing_below_minimizer": result["decreasing_below_minimizer"],

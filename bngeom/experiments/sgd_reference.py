@@ -30,8 +30,8 @@ import numpy as np
 
 from bngeom._validation import check_seed
 from bngeom.dynamics.training import batch_indices, train
-from bngeom.experiments._claims import make_claim
 from bngeom.experiments._presets import resolve_preset
+from bngeom.experiments.claims import make_claim
 from bngeom.nn.data import make_teacher_dataset
 
 __all__ = ["PRESETS", "TOLERANCE", "SGDReferenceResult", "reference_sgd", "run_sgd_reference",

@@ -36,8 +36,8 @@ import numpy as np
 
 from bngeom._validation import check_seed, rowdot
 from bngeom.dynamics.training import Trainer, TrainOptions, step_angle
-from bngeom.experiments._claims import make_claim
 from bngeom.experiments._presets import resolve_preset
+from bngeom.experiments.claims import make_claim
 from bngeom.nn.data import Dataset, make_teacher_dataset
 
 __all__ = ["PRESETS", "TOLERANCE", "SMDRun", "SMDResult", "predicted_angle", "smd_run",
