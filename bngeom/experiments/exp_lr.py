@@ -118,6 +118,8 @@ class ExpLRRun:
 
 @dataclass(frozen=True)
 class ExpLRResult:
+    """Every run of the experiment and its configuration."""
+
     runs: list[ExpLRRun]
     config: dict[str, Any]
 

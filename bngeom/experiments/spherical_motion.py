@@ -98,6 +98,8 @@ class SMDRun:
 
 @dataclass(frozen=True)
 class SMDResult:
+    """Every setting's run and the approach times (cold starts) with their log-log slope."""
+
     runs: list[SMDRun]
     approach_eta_lambda: list[float]
     approach_steps: list[int]
