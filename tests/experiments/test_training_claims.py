@@ -22,9 +22,11 @@ def test_sgd_reference_detects_a_different_rule():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
     W0, a0 = rng.standard_normal((4, 3)), rng.standard_normal(4)
-    kw = dict(lr=0.5, steps=5, weight_decay=0.0, batch_size=None, batch_norm="batch", seed=0)
-    W1, _ = sgd_reference.reference_sgd(X, y, W0, a0, momentum=0.9, **kw)
-    W2, _ = sgd_reference.reference_sgd(X, y, W0, a0, momentum=0.0, **kw)
+    kw = dict(lr=0.5, steps=5, seed=0)
+    opts = sgd_reference.TrainOptions(batch_norm="batch")
+    W1, _ = sgd_reference.reference_sgd(X, y, W0, a0, options=opts, **kw)
+    W2, _ = sgd_reference.reference_sgd(
+        X, y, W0, a0, options=sgd_reference.TrainOptions(batch_norm="batch", momentum=0.9), **kw)
     assert np.max(np.abs(W1 - W2)) > 1e-3
 
 
