@@ -210,7 +210,7 @@ def plot_exp_lr(result: ExpLRResult, path: str | Path) -> None:
     ax = fig.add_subplot(1, 1, 1)
     steps = np.arange(result.runs[0].gap.shape[0])
     for i, r in enumerate(result.runs):
-        label = (f"eta*lambda={r.eta_lambda:g}, alpha={r.momentum:g}"
+        label = (f"eta lambda/(1-alpha)={r.eta_lambda:.2g}, alpha={r.momentum:g}"
                  + ("" if r.batch_size is None else f", B={r.batch_size}"))
         ax.semilogy(steps[1:], np.maximum(r.gap[1:], 1e-18), color=f"C{i}", lw=1.2,
                     label=label)
