@@ -9,6 +9,9 @@ update per step, its step length on :math:`(N_\Sigma, g)`, has root mean square
 gradient at unit radius (for :math:`\alpha > 0` this assumes successive mini-batch gradients
 uncorrelated, so the norm is reported, not claimed, there).
 
+The runs normalize with population statistics (the exactly scale-invariant model; batch
+statistics with torch's :math:`\epsilon = 10^{-5}` would break scale invariance at the small
+equilibrium radii, :math:`w^\top S_B w` being then only ~10 times :math:`\epsilon`).
 Each setting starts at the radius whose first step has the predicted angle and runs
 ``steps_scale / (eta lambda)`` steps; the RMS angle over the second half, median over
 neurons, is compared with the prediction (within 2% at width >= 1000, targets with label
