@@ -11,7 +11,7 @@ uncorrelated, so the norm is reported, not claimed, there).
 
 The runs normalize with population statistics (the exactly scale-invariant model; batch
 statistics with torch's :math:`\epsilon = 10^{-5}` would break scale invariance at the small
-equilibrium radii, :math:`w^\top S_B w` being then only ~10 times :math:`\epsilon`).
+equilibrium radii, where :math:`w^\top S_B w` is only 10 to 100 times :math:`\epsilon`).
 Each setting starts at the radius whose first step has the predicted angle and runs
 ``steps_scale / (eta lambda)`` steps; the RMS angle over the second half, median over
 neurons, is compared with the prediction (within 2% at width >= 1000, targets with label
