@@ -13,7 +13,7 @@ exactly and in closed form:
 * :mod:`bngeom.adapters` -- ``bngeom.BNSpace`` / ``bngeom.BNMetric`` for geomstats,
   ``bngeom.BNManifold`` / ``bngeom.make_problem`` for pymanopt;
 * :mod:`bngeom.dynamics` -- ``bngeom.simulate`` / ``bngeom.Trajectory``, the three dynamics
-  and their trajectories;
+  and their trajectories; ``bngeom.train``, mini-batch SGD as ``torch.optim.SGD`` runs it;
 * :mod:`bngeom.wasserstein` -- ``bngeom.wasserstein2``, the 2-Wasserstein distance on ``M``;
 * :mod:`bngeom.experiments` -- the paper's claims, ``bngeom reproduce``, and
   ``bngeom.run_sweep`` (width x seed grids through joblib or Dask);

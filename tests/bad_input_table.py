@@ -25,6 +25,7 @@ import numpy as np
 from bngeom import charts, data, dynamics, geometry, model, trajectory
 from bngeom.experiments.theorem4 import run_theorem4
 from bngeom.experiments.theorem5 import run_theorem5
+from bngeom.nn import batchnorm
 
 D = 3
 COV = np.diag([4.0, 1.0, 0.25])
@@ -205,6 +206,9 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, str]]] = {
     "vector": {**BATCHED, "wrong shape": (_wrong_last_dim, "ValueError")},
     "weights": {**ARRAY, "wrong shape": (_wrong_last_dim, "ValueError")},
     "spectrum": {**ARRAY, "non-positive entries": (lambda s, r: -np.asarray(s), "ValueError")},
+    "offset": {"negative": (lambda v, r: -float(r.choice([1e-5, 1.0])), "ValueError"),
+               "NaN or inf": (_nonfinite_scalar, "ValueError"),
+               "string dtype": (_string, "TypeError")},
     "radius": {"radius <= 0": (_non_positive, "ValueError"),
                "NaN or inf": (_nonfinite_scalar, "ValueError"),
                "string dtype": (_string, "TypeError")},
@@ -637,6 +641,20 @@ ENTRIES: list[Entry] = [
           {"X": "X", "y": "y", "U": "vector", "a": "y", "activation": "activation",
            "loss": "loss"},
           {"y": ("X",), "a": ("U",), "X": ("U",)}),
+    Entry("batchnorm.batch_bn_loss_and_gradients", batchnorm.batch_bn_loss_and_gradients,
+          lambda: {"X": _dataset()[0], "y": _dataset()[1], "W": np.ones((2, D)) + np.eye(2, D),
+                   "a": np.ones(2), "activation": "tanh", "loss": "squared", "eps": 1e-5},
+          {"X": "X", "y": "y", "W": "vector", "a": "y", "activation": "activation",
+           "loss": "loss", "eps": "offset"},
+          {"y": ("X",), "a": ("W",), "X": ("W",)}),
+    Entry("dynamics.train", dynamics.train,
+          lambda: {"dataset": _teacher(), "W0": np.ones((2, D)) + np.eye(2, D),
+                   "a0": np.ones(2), "lr": 0.1, "steps": 2, "batch_size": 4,
+                   "batch_norm": "batch", "activation": "tanh", "loss": "squared"},
+          {"dataset": "dataset", "W0": "vector", "a0": "y", "lr": "step", "steps": "count",
+           "batch_size": "count", "batch_norm": "choice", "activation": "activation",
+           "loss": "loss"},
+          {"a0": ("W0",), "batch_size": ("batch_size must be >= 2",)}),
 ]
 
 

@@ -33,6 +33,10 @@ GENERATORS = {
     "dynamics.simulate": (
         "simulate(data.make_teacher_dataset(16, [2.0, 1.0], rng=seed), "
         "np.eye(2) + 0.5, np.ones(2), t_end=0.2, n_records=3).loss"),
+    "dynamics.train": (
+        "train(data.make_teacher_dataset(32, [2.0, 1.0], rng=seed), np.eye(2) + 0.5, "
+        "np.ones(2), lr=1.0, steps=6, batch_size=8, batch_norm='batch', momentum=0.9, "
+        "rng=seed).W"),
     "section4.anisotropy_experiment": (
         "section4.anisotropy_experiment(quick=True, seed=seed, n_neurons=3, t_end=5.0)"),
     "theorem4.run_theorem4": (
@@ -47,6 +51,7 @@ PRELUDE = (
     "import numpy as np\n"
     "from bngeom import geometry as geo, data, checks, BNSpace, BNManifold, make_problem\n"
     "from bngeom.dynamics.flows import simulate\n"
+    "from bngeom.dynamics.training import train\n"
     "from bngeom.experiments import section4, theorem4, theorem5\n"
 )
 

@@ -155,6 +155,8 @@ class TrainOptions:
         out = {k: getattr(self, k) for k in keep}
         out["momentum"], out["weight_decay"] = float(self.momentum), float(self.weight_decay)
         out["eps"] = float(self.eps)
+        out["activation"] = get_activation(self.activation).name
+        out["loss"] = get_loss(self.loss).name
         return out
 
 

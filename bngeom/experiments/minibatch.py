@@ -106,6 +106,8 @@ def batch_gradient_moments(ds: Dataset, W: np.ndarray, a: np.ndarray, batch_size
 
 @dataclass(frozen=True)
 class MinibatchResult:
+    """Bias, its standard error and variance per batch size, and the fitted slopes."""
+
     batch_sizes: list[int]
     effective: list[float]
     bias: list[float]

@@ -22,9 +22,11 @@ def test_sgd_reference_detects_a_different_rule():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
     W0, a0 = rng.standard_normal((4, 3)), rng.standard_normal(4)
-    kw = dict(lr=0.5, steps=5, weight_decay=0.0, batch_size=None, batch_norm="batch", seed=0)
-    W1, _ = sgd_reference.reference_sgd(X, y, W0, a0, momentum=0.9, **kw)
-    W2, _ = sgd_reference.reference_sgd(X, y, W0, a0, momentum=0.0, **kw)
+    kw = dict(lr=0.5, steps=5, seed=0)
+    opts = sgd_reference.TrainOptions(batch_norm="batch")
+    W1, _ = sgd_reference.reference_sgd(X, y, W0, a0, options=opts, **kw)
+    W2, _ = sgd_reference.reference_sgd(
+        X, y, W0, a0, options=sgd_reference.TrainOptions(batch_norm="batch", momentum=0.9), **kw)
     assert np.max(np.abs(W1 - W2)) > 1e-3
 
 
@@ -91,8 +93,10 @@ def test_smd_quick_claim_passes_and_plots(tmp_path):
         assert abs(r.ratio - 1.0) <= 0.02
         if r.momentum == 0.0:  # the norm sits at its equilibrium r* too
             assert abs(r.norm_ratio - 1.0) <= 0.02
-    # approach time scales like 1/(eta lambda) (up to a logarithm)
-    assert 0.7 <= res.approach_slope <= 1.2
+    # approach time scales like 1/(eta lambda) (up to a logarithm), as weight decay alone
+    assert 0.8 <= res.approach_slope <= 1.1
+    for tau, pred in zip(res.approach_steps, res.approach_predicted, strict=True):
+        assert 0.7 <= tau / pred <= 1.3
     smd.plot_smd_angular_equilibrium(res, tmp_path / "smd.png")
     assert (tmp_path / "smd.png").stat().st_size > 10_000
 
@@ -109,7 +113,7 @@ def test_smd_claim_fails_for_a_wrong_prediction():
                        r.norm_prediction)
     assert not smd.smd_angular_equilibrium_claim(
         smd.SMDResult([wrong], res.approach_eta_lambda, res.approach_steps,
-                      res.approach_slope, res.config))["passed"]
+                      res.approach_predicted, res.approach_slope, res.config))["passed"]
 
 
 # ---------------------------------------------------------------------------
