@@ -34,6 +34,7 @@ from mkdocs.structure.files import File, Files
 ROOT = Path(__file__).resolve().parent
 PACKAGE = "bngeom"
 REFERENCE_DIR = "reference"
+OVERVIEW_PAGE = "api.md"  # the one-page API overview: its names link to the reference
 REFERENCE_SECTION = "API reference"
 TUTORIAL_SECTION = "Tutorials"
 OTHER_SECTION = "Guides"
@@ -52,6 +53,15 @@ log = logging.getLogger("mkdocs.hooks.bngeom")
 def _is_alias_module(module: griffe.Module) -> bool:
     path = module.filepath
     return isinstance(path, Path) and ALIAS_MARKER in path.read_text(encoding="utf-8")
+
+
+def _alias_module_target(module: griffe.Module) -> str | None:
+    """The module that a 0.1 alias module puts in its place (``sys.modules[__name__] = x``)."""
+    path = module.filepath
+    source = path.read_text(encoding="utf-8") if isinstance(path, Path) else ""
+    match = re.search(r"sys\.modules\[__name__\]\s*=\s*(\w+)", source)
+    member = module.members.get(match.group(1)) if match else None
+    return member.target_path if member is not None and member.is_alias else None
 
 
 def _walk(module: griffe.Module) -> list[griffe.Module]:
@@ -89,7 +99,7 @@ def _exports(module: griffe.Module) -> list[str]:
         names.extend([item] if isinstance(item, str) else _literal_names(module, item))
     if module.exports is None or (not names and _has_wildcard_import(module)):
         return [name for name in module.members if not name.startswith("_")]
-    return names
+    return list(dict.fromkeys(names))  # griffe may list a name twice
 
 
 def _literal_names(module: griffe.Module, item: Any) -> list[str]:
@@ -131,8 +141,10 @@ def _final_target(module: griffe.Module, path: str) -> str:
 
 
 def documented_objects(modules: list[griffe.Module]) -> dict[str, griffe.Object]:
-    """Every object a reference page renders, by dotted path (the modules' own exports)."""
-    return {f"{m.path}.{name}": m.members[name] for m in modules for name in _own(m)}
+    """Every object a reference page renders, by dotted path: the modules and their own exports."""
+    objects: dict[str, griffe.Object] = {m.path: m for m in modules}
+    objects.update({f"{m.path}.{name}": m.members[name] for m in modules for name in _own(m)})
+    return objects
 
 
 def _reexported(module: griffe.Module, documented: dict[str, griffe.Object]
@@ -144,13 +156,15 @@ def _reexported(module: griffe.Module, documented: dict[str, griffe.Object]
     """
     by_name: dict[str, list[str]] = {}
     for path in documented:
-        by_name.setdefault(path.rsplit(".", 1)[1], []).append(path)
+        by_name.setdefault(path.rsplit(".", 1)[-1], []).append(path)
     found: list[tuple[str, str | None]] = []
     for name in _exports(module):
         member = module.members.get(name)
-        if member is not None and not member.is_alias:
+        if member is not None and member.is_module and _is_alias_module(member):
+            target = _alias_module_target(member)
+        elif member is not None and not member.is_alias:
             continue  # its own object, or a submodule
-        if member is not None:
+        elif member is not None:
             target = _final_target(module, member.target_path)
         else:
             candidates = by_name.get(name, [])
@@ -304,6 +318,39 @@ def nest_lists(text: str) -> str:
     return "\n".join(lines)
 
 
+_MODULE_HEADING = re.compile(rf"^## `({PACKAGE}(?:\.\w+)*)`")
+_NAME_BULLET = re.compile(r"^- (`([A-Za-z_]\w*)[^`\n]*`)")
+
+
+def reexport_targets() -> dict[str, str]:
+    """``module.name`` -> the documented object it re-exports, for every public module."""
+    modules = public_modules()
+    documented = documented_objects(modules)
+    return {f"{m.path}.{name}": target for m in modules
+            for name, target in _reexported(m, documented) if target is not None}
+
+
+def link_overview(text: str, targets: dict[str, str]) -> str:
+    """Link each name of the API overview (``- `name(...)` ...`` under ``## `module` ``) to its
+    reference entry, when it has one (an optional cross-reference: never a broken link).
+
+    ``targets`` maps re-exported names to where they are documented (:func:`reexport_targets`).
+    """
+    module = None
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        heading = _MODULE_HEADING.match(line)
+        if heading or line.startswith("#"):
+            module = heading.group(1) if heading else None
+            continue
+        bullet = _NAME_BULLET.match(line) if module else None
+        if bullet:
+            ident = f"{module}.{bullet.group(2)}"
+            tag = f'<autoref identifier="{targets.get(ident, ident)}" optional>'
+            lines[i] = f"- {tag}{bullet.group(1)}</autoref>{line[bullet.end():]}"
+    return "\n".join(lines)
+
+
 def _prose(text: str, here: Path, docs: Path) -> str:
     return nest_lists(_LINK.sub(lambda m: _outside_link(m, here, docs), text))
 
@@ -323,6 +370,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
       work in the repository but have no page on the site: the site shows the file's path
       instead. A link to a file that does not exist is left alone, so ``--strict`` reports it.
     * 2-space nested lists (:func:`nest_lists`).
+    * The names of the API overview link to their reference entries (:func:`link_overview`).
     * A ``python`` code block of ``>>>`` lines is highlighted as a session (prompts and output
       set apart).
 
@@ -330,6 +378,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
     """
     docs = Path(config["docs_dir"]).resolve()
     here = (docs / page.file.src_uri).parent
+    if page.file.src_uri == OVERVIEW_PAGE:
+        markdown = link_overview(markdown, reexport_targets())
     parts, last = [], 0
     for fence in _FENCE.finditer(markdown):
         parts += [_prose(markdown[last:fence.start()], here, docs), _session(fence.group(0))]

@@ -180,3 +180,11 @@ def test_reference_defaults_come_from_the_signature():
     # "activation, loss : str ..." is one entry: each name keeps its own default
     assert (params["activation"], params["loss"], params["X"]) == ("'tanh'", "'squared'", None)
     assert "\\[" in func.docstring.value and ".. math::" not in func.docstring.value
+
+
+@pytest.mark.slow
+def test_every_name_of_the_api_overview_links_to_the_reference(site):
+    html = (site / "api" / "index.html").read_text(encoding="utf-8")
+    unlinked = re.findall(r'<li><span title="([^"]+)"', html)  # an unresolved optional link
+    assert not unlinked, f"docs/api.md names without a reference entry: {unlinked}"
+    assert html.count('<li><a class="autorefs autorefs-internal"') > 100
