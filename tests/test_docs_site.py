@@ -92,7 +92,7 @@ def _mini_project(tmp_path: Path, index: str) -> Path:
     (tmp_path / "docs" / "index.md").write_text(index)
     (tmp_path / "docs" / "other.md").write_text("# Other\n\n## A section\n")
     config = tmp_path / "mkdocs.yml"
-    config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: docs\nhooks: []\n"
+    config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: docs\nhooks: []\nwatch: []\n"
                       "plugins: [search]\nnav: [index.md, other.md]\n")
     return config
 
