@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import ast
+import html
 import logging
 import re
 from pathlib import Path
@@ -394,16 +395,28 @@ _ROLE = re.compile(r":(math|func|class|mod|meth|attr|data|obj|exc):`([^`]+)`")
 _DIRECTIVE = re.compile(r"^([ \t]*)\.\. math::[ \t]*(.*)$")
 
 
+_EXPLICIT_TITLE = re.compile(r"^(?P<title>.*?)\s*<(?P<target>[^<>]+)>$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][\w.]*")
+
+
 def _xref(target: str, scope: str) -> str:
-    """An optional cross-reference: a link if the object has a reference entry, else code."""
+    """An optional cross-reference: a link if the object has a reference entry, else code.
+
+    ``name``, ``~pkg.mod.name`` (shown as ``name``) and ``title <pkg.mod.name>`` as in Sphinx.
+    """
     target = target.strip()
-    shown = target.lstrip("~")
-    if target.startswith("~"):
-        shown = shown.rsplit(".", 1)[-1]
-    ident = target.lstrip("~")
+    explicit = _EXPLICIT_TITLE.match(target)
+    if explicit:
+        shown, ident = explicit.group("title"), explicit.group("target").strip().lstrip("~")
+    else:
+        ident = target.lstrip("~")
+        shown = ident.rsplit(".", 1)[-1] if target.startswith("~") else ident
+    ident = ident.removesuffix("()")
+    code = f"<code>{html.escape(shown)}</code>"
+    if not _IDENTIFIER.fullmatch(ident):
+        return code
     if not ident.startswith(PACKAGE + ".") and ident != PACKAGE:
         ident = f"{scope}.{ident}"
-    code = f"<code>{shown}</code>"
     return f'<autoref identifier="{ident}" optional>{code}</autoref>'
 
 

@@ -44,7 +44,9 @@ def build(config: Path, site_dir: Path) -> subprocess.CompletedProcess:
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
     proc = build(ROOT / "mkdocs.yml", out)
-    assert proc.returncode == 0, "mkdocs build --strict failed:\n" + proc.stdout + proc.stderr
+    problems = [line for line in proc.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    assert proc.returncode == 0, ("mkdocs build --strict failed:\n" + "\n".join(problems)
+                                  + "\n\nFull output:\n" + proc.stdout + proc.stderr)
     return out
 
 
@@ -120,6 +122,12 @@ def test_rst_roles_become_markdown():
     assert '<autoref identifier="bngeom.geometry.exp" optional><code>exp</code></autoref>' in text
     assert '<autoref identifier="bngeom.nn.data.Dataset" optional><code>Dataset</code>' in text
     assert "\n\\[\na = b\n+ c\n\\]\n" in text and text.endswith("\nAfter.")
+    titled = hooks.rst_to_markdown(":meth:`Dataset.from_arrays(X, y) <bngeom.nn.data.Dataset."
+                                   "from_arrays>`, :func:`run()`, :class:`a b`", "bngeom.x")
+    assert titled == ('<autoref identifier="bngeom.nn.data.Dataset.from_arrays" optional>'
+                      "<code>Dataset.from_arrays(X, y)</code></autoref>, "
+                      '<autoref identifier="bngeom.x.run" optional><code>run()</code></autoref>, '
+                      "<code>a b</code>")
     block = hooks.rst_to_markdown("Text.\n\n.. math::\n\n   x^2\n\nAfter.", "bngeom")
     assert block == "Text.\n\n\n\\[\nx^2\n\\]\n\nAfter."
 
