@@ -27,7 +27,7 @@ import html
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import griffe
 from mkdocs.structure.files import File, Files
@@ -117,18 +117,15 @@ def _has_wildcard_import(module: griffe.Module) -> bool:
     return isinstance(path, Path) and " import *" in path.read_text(encoding="utf-8")
 
 
-def _own(module: griffe.Module) -> list[str]:
-    """Exported names the module defines itself (not imported, not submodules)."""
-    members = module.members
-    return [name for name in _exports(module)
-            if name in members and not members[name].is_alias and not members[name].is_module]
+def _root(module: griffe.Module) -> griffe.Module:
+    while module.parent is not None:
+        module = module.parent
+    return module
 
 
 def _final_target(module: griffe.Module, path: str) -> str:
     """Follow a chain of re-exports (``a.X`` imports ``b.X``, which imports ``c.X``) to its end."""
-    root = module
-    while root.parent is not None:
-        root = root.parent
+    root = _root(module)
     for _ in range(16):
         head, _, rest = path.partition(".")
         try:
@@ -141,37 +138,91 @@ def _final_target(module: griffe.Module, path: str) -> str:
     return path
 
 
-def documented_objects(modules: list[griffe.Module]) -> dict[str, griffe.Object]:
-    """Every object a reference page renders, by dotted path: the modules and their own exports."""
-    objects: dict[str, griffe.Object] = {m.path: m for m in modules}
-    objects.update({f"{m.path}.{name}": m.members[name] for m in modules for name in _own(m)})
-    return objects
+def _export_target(module: griffe.Module, name: str) -> str | None:
+    """Where an exported name is defined (its dotted path); None for the module's own objects.
 
-
-def _reexported(module: griffe.Module, documented: dict[str, griffe.Object]
-                ) -> list[tuple[str, str | None]]:
-    """Exported names defined elsewhere, with the path of their documentation (or None).
-
-    A name exported lazily (no import statement to follow) is looked up by name among the
-    documented objects; it is linked when exactly one module defines it.
+    A name exported lazily (no member to follow) is returned as ``module.name``.
     """
+    member = module.members.get(name)
+    if member is None:
+        return f"{module.path}.{name}"
+    if member.is_module and _is_alias_module(member):
+        return _alias_module_target(member)
+    if member.is_alias:
+        return _final_target(module, member.target_path)
+    return None
+
+
+def _is_private(path: str) -> bool:
+    return any(part.startswith("_") for part in path.split("."))
+
+
+class Reference(NamedTuple):
+    """What the reference pages document, computed once from the package's source."""
+
+    modules: list[griffe.Module]
+    #: module path -> the names its page documents, in ``__all__`` order
+    own: dict[str, list[str]]
+    #: dotted path -> object, for every object a page documents (modules included)
+    documented: dict[str, griffe.Object]
+    #: module.name -> the documented path of what that exported name is, for re-exports
+    reexports: dict[str, str | None]
+
+
+def load_reference() -> Reference:
+    """The public modules, what each documents, and where each re-exported name is documented.
+
+    A module documents the objects it defines and exports, and the exported objects of private
+    modules (``bngeom._covariance.NSigma`` exported by ``bngeom.geometry``): the first public
+    module that exports one, in layer order with the package itself last, is its home. A name
+    exported lazily (no import to follow) is found by name among the documented objects when
+    exactly one module documents it.
+    """
+    modules = public_modules()
+    home: dict[str, str] = {}  # private object path -> documenting path
+    for module in sorted(modules, key=lambda m: m.path == PACKAGE):
+        for name in _exports(module):
+            target = _export_target(module, name)
+            if target and target.startswith(PACKAGE + ".") and _is_private(target) \
+                    and _exists(module, target):
+                home.setdefault(target, f"{module.path}.{name}")
+    own: dict[str, list[str]] = {}
+    documented: dict[str, griffe.Object] = {m.path: m for m in modules}
+    for module in modules:
+        members = module.members
+        own[module.path] = [
+            name for name in _exports(module) if name in members and not members[name].is_module
+            and (not members[name].is_alias or f"{module.path}.{name}" in home.values())]
+        documented.update({f"{module.path}.{n}": members[n] for n in own[module.path]})
+    return Reference(modules, own, documented, _resolve_reexports(modules, own, documented, home))
+
+
+def _exists(module: griffe.Module, path: str) -> bool:
+    """Whether ``path`` names an object of the package that ``module`` belongs to."""
+    try:
+        return _root(module)[path.partition(".")[2]] is not None
+    except (KeyError, griffe.AliasResolutionError):
+        return False
+
+
+def _resolve_reexports(modules: list[griffe.Module], own: dict[str, list[str]],
+                       documented: dict[str, griffe.Object], home: dict[str, str]
+                       ) -> dict[str, str | None]:
     by_name: dict[str, list[str]] = {}
     for path in documented:
         by_name.setdefault(path.rsplit(".", 1)[-1], []).append(path)
-    found: list[tuple[str, str | None]] = []
-    for name in _exports(module):
-        member = module.members.get(name)
-        if member is not None and member.is_module and _is_alias_module(member):
-            target = _alias_module_target(member)
-        elif member is not None and not member.is_alias:
-            continue  # its own object, or a submodule
-        elif member is not None:
-            target = _final_target(module, member.target_path)
-        else:
-            candidates = by_name.get(name, [])
-            target = candidates[0] if len(candidates) == 1 else None
-        found.append((name, target if target in documented else None))
-    return found
+    reexports: dict[str, str | None] = {}
+    for module in modules:
+        for name in _exports(module):
+            target = _export_target(module, name)
+            if target is None or name in own[module.path]:
+                continue
+            if name not in module.members:  # lazy: look it up by name
+                candidates = by_name.get(name, [])
+                target = candidates[0] if len(candidates) == 1 else None
+            target = home.get(target, target)
+            reexports[f"{module.path}.{name}"] = target if target in documented else None
+    return reexports
 
 
 def _summary(obj: griffe.Object) -> str:
@@ -182,15 +233,17 @@ def _summary(obj: griffe.Object) -> str:
     return rst_to_markdown(first, _module_path(obj))
 
 
-def page_markdown(module: griffe.Module, documented: dict[str, griffe.Object]) -> str:
+def page_markdown(module: griffe.Module, ref: Reference) -> str:
     """The Markdown of ``module``'s reference page."""
-    own = _own(module)
+    own = ref.own[module.path]
     lines = [f"# `{module.path}`", "", f"::: {module.path}", "    options:"]
     if own:
         lines += ["      members:", *(f"        - {name}" for name in own)]
     else:
         lines.append("      members: false")
-    reexported = _reexported(module, documented)
+    prefix = module.path + "."
+    reexported = [(path[len(prefix):], target) for path, target in ref.reexports.items()
+                  if path.startswith(prefix) and "." not in path[len(prefix):]]
     if reexported:
         lines += ["", "## Defined in other modules", "",
                   f"Exported by `{module.path}` and documented where they are defined:", ""]
@@ -198,7 +251,7 @@ def page_markdown(module: griffe.Module, documented: dict[str, griffe.Object]) -
             if target is None:
                 lines.append(f"- `{name}`")
             else:
-                summary = _summary(documented[target])
+                summary = _summary(ref.documented[target])
                 lines.append(f"- [`{name}`][{target}]" + (f" -- {summary}" if summary else ""))
     return "\n".join(lines) + "\n"
 
@@ -262,12 +315,11 @@ def on_config(config: Any) -> Any:
 
 def on_files(files: Files, config: Any) -> Files:
     """Generate ``reference/<module>.md`` for every public module."""
-    modules = public_modules()
-    documented = documented_objects(modules)
-    for module in modules:
+    ref = load_reference()
+    for module in ref.modules:
         src = f"{REFERENCE_DIR}/{module.path}.md"
         if files.get_file_from_path(src) is None:
-            files.append(File.generated(config, src, content=page_markdown(module, documented)))
+            files.append(File.generated(config, src, content=page_markdown(module, ref)))
     return files
 
 
@@ -325,10 +377,7 @@ _NAME_BULLET = re.compile(r"^- (`([A-Za-z_]\w*)[^`\n]*`)")
 
 def reexport_targets() -> dict[str, str]:
     """``module.name`` -> the documented object it re-exports, for every public module."""
-    modules = public_modules()
-    documented = documented_objects(modules)
-    return {f"{m.path}.{name}": target for m in modules
-            for name, target in _reexported(m, documented) if target is not None}
+    return {path: target for path, target in load_reference().reexports.items() if target}
 
 
 def link_overview(text: str, targets: dict[str, str]) -> str:
