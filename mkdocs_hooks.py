@@ -92,24 +92,40 @@ def _exports(module: griffe.Module) -> list[str]:
     """The names the module exports: its ``__all__`` if it has one, else its public members.
 
     A starred literal in ``__all__`` (``[..., *_LAZY]`` with ``_LAZY`` a dict or list) is
-    expanded. An ``__all__`` that is computed (``__all__ = list(other.__all__)`` after a
-    wildcard import) reads as empty statically; the wildcard's public names stand for it then.
+    expanded (:func:`_starred`). An ``__all__`` that is computed (``__all__ =
+    list(other.__all__)`` after a wildcard import) reads as empty statically; the wildcard's
+    public names stand for it then.
     """
     names: list[str] = []
     for item in module.exports or ():
-        names.extend([item] if isinstance(item, str) else _literal_names(module, item))
+        names.extend([item] if isinstance(item, str) else _starred(module, item))
     if module.exports is None or (not names and _has_wildcard_import(module)):
         return [name for name in module.members if not name.startswith("_")]
     return list(dict.fromkeys(names))  # griffe may list a name twice
 
 
-def _literal_names(module: griffe.Module, item: Any) -> list[str]:
+def _starred(module: griffe.Module, item: Any) -> dict[str, str | None]:
+    """The names of a starred literal in ``__all__``; for a dict ``{name: "module.path"}`` (a
+    table of lazy imports), the module each name is imported from."""
     member = module.members.get(getattr(item, "name", ""))
     try:
         value = ast.literal_eval(str(member.value)) if member is not None else ()
     except (ValueError, SyntaxError, AttributeError):
-        return []
-    return [name for name in value if isinstance(name, str)]
+        return {}
+    if isinstance(value, dict):
+        return {name: home if isinstance(home, str) else None
+                for name, home in value.items() if isinstance(name, str)}
+    return {name: None for name in value if isinstance(name, str)}
+
+
+def _lazy_home(module: griffe.Module, name: str) -> str | None:
+    """The module a lazily exported ``name`` comes from, if ``__all__`` says (see _starred)."""
+    for item in module.exports or ():
+        if not isinstance(item, str):
+            home = _starred(module, item).get(name)
+            if home:
+                return home
+    return None
 
 
 def _has_wildcard_import(module: griffe.Module) -> bool:
@@ -145,7 +161,8 @@ def _export_target(module: griffe.Module, name: str) -> str | None:
     """
     member = module.members.get(name)
     if member is None:
-        return f"{module.path}.{name}"
+        home = _lazy_home(module, name)
+        return _final_target(module, f"{home}.{name}") if home else f"{module.path}.{name}"
     if member.is_module and _is_alias_module(member):
         return _alias_module_target(member)
     if member.is_alias:
@@ -175,8 +192,8 @@ def load_reference() -> Reference:
     A module documents the objects it defines and exports, and the exported objects of private
     modules (``bngeom._covariance.NSigma`` exported by ``bngeom.geometry``): the first public
     module that exports one, in layer order with the package itself last, is its home. A name
-    exported lazily (no import to follow) is found by name among the documented objects when
-    exactly one module documents it.
+    exported lazily is followed through the ``{name: module}`` table of ``__all__``, or else
+    found by name among the documented objects when exactly one module documents it.
     """
     modules = public_modules()
     home: dict[str, str] = {}  # private object path -> documenting path
@@ -217,10 +234,10 @@ def _resolve_reexports(modules: list[griffe.Module], own: dict[str, list[str]],
             target = _export_target(module, name)
             if target is None or name in own[module.path]:
                 continue
-            if name not in module.members:  # lazy: look it up by name
+            target = home.get(target, target)
+            if target not in documented and name not in module.members:  # lazy, home unknown
                 candidates = by_name.get(name, [])
                 target = candidates[0] if len(candidates) == 1 else None
-            target = home.get(target, target)
             reexports[f"{module.path}.{name}"] = target if target in documented else None
     return reexports
 

@@ -196,3 +196,14 @@ def test_every_name_of_the_api_overview_links_to_the_reference(site):
     unlinked = re.findall(r'<li><span title="([^"]+)"', html)  # an unresolved optional link
     assert not unlinked, f"docs/api.md names without a reference entry: {unlinked}"
     assert html.count('<li><a class="autorefs autorefs-internal"') > 100
+
+
+def test_reexports_are_followed_to_their_definitions():
+    ref = _hooks().load_reference()
+    assert ref.reexports["bngeom.simulate"] == "bngeom.dynamics.flows.simulate"  # lazy
+    assert ref.reexports["bngeom.Dataset"] == "bngeom.nn.data.Dataset"  # imported
+    assert ref.reexports["bngeom.charts"] == "bngeom.geometry.charts"  # 0.1 alias module
+    assert ref.reexports["bngeom.dynamics.Trajectory"] == "bngeom.dynamics.trajectory.Trajectory"
+    assert {"exp", "log", "riemannian_gradient"} <= set(ref.own["bngeom.geometry"])
+    assert "simulate" not in ref.own["bngeom.dynamics"]  # documented once, in flows
+    assert "bngeom.dynamics.flows.simulate" in ref.documented
