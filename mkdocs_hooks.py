@@ -23,10 +23,11 @@
 from __future__ import annotations
 
 import ast
+import html
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import griffe
 from mkdocs.structure.files import File, Files
@@ -34,6 +35,7 @@ from mkdocs.structure.files import File, Files
 ROOT = Path(__file__).resolve().parent
 PACKAGE = "bngeom"
 REFERENCE_DIR = "reference"
+OVERVIEW_PAGE = "api.md"  # the one-page API overview: its names link to the reference
 REFERENCE_SECTION = "API reference"
 TUTORIAL_SECTION = "Tutorials"
 OTHER_SECTION = "Guides"
@@ -52,6 +54,15 @@ log = logging.getLogger("mkdocs.hooks.bngeom")
 def _is_alias_module(module: griffe.Module) -> bool:
     path = module.filepath
     return isinstance(path, Path) and ALIAS_MARKER in path.read_text(encoding="utf-8")
+
+
+def _alias_module_target(module: griffe.Module) -> str | None:
+    """The module that a 0.1 alias module puts in its place (``sys.modules[__name__] = x``)."""
+    path = module.filepath
+    source = path.read_text(encoding="utf-8") if isinstance(path, Path) else ""
+    match = re.search(r"sys\.modules\[__name__\]\s*=\s*(\w+)", source)
+    member = module.members.get(match.group(1)) if match else None
+    return member.target_path if member is not None and member.is_alias else None
 
 
 def _walk(module: griffe.Module) -> list[griffe.Module]:
@@ -81,24 +92,40 @@ def _exports(module: griffe.Module) -> list[str]:
     """The names the module exports: its ``__all__`` if it has one, else its public members.
 
     A starred literal in ``__all__`` (``[..., *_LAZY]`` with ``_LAZY`` a dict or list) is
-    expanded. An ``__all__`` that is computed (``__all__ = list(other.__all__)`` after a
-    wildcard import) reads as empty statically; the wildcard's public names stand for it then.
+    expanded (:func:`_starred`). An ``__all__`` that is computed (``__all__ =
+    list(other.__all__)`` after a wildcard import) reads as empty statically; the wildcard's
+    public names stand for it then.
     """
     names: list[str] = []
     for item in module.exports or ():
-        names.extend([item] if isinstance(item, str) else _literal_names(module, item))
+        names.extend([item] if isinstance(item, str) else _starred(module, item))
     if module.exports is None or (not names and _has_wildcard_import(module)):
         return [name for name in module.members if not name.startswith("_")]
-    return names
+    return list(dict.fromkeys(names))  # griffe may list a name twice
 
 
-def _literal_names(module: griffe.Module, item: Any) -> list[str]:
+def _starred(module: griffe.Module, item: Any) -> dict[str, str | None]:
+    """The names of a starred literal in ``__all__``; for a dict ``{name: "module.path"}`` (a
+    table of lazy imports), the module each name is imported from."""
     member = module.members.get(getattr(item, "name", ""))
     try:
         value = ast.literal_eval(str(member.value)) if member is not None else ()
     except (ValueError, SyntaxError, AttributeError):
-        return []
-    return [name for name in value if isinstance(name, str)]
+        return {}
+    if isinstance(value, dict):
+        return {name: home if isinstance(home, str) else None
+                for name, home in value.items() if isinstance(name, str)}
+    return {name: None for name in value if isinstance(name, str)}
+
+
+def _lazy_home(module: griffe.Module, name: str) -> str | None:
+    """The module a lazily exported ``name`` comes from, if ``__all__`` says (see _starred)."""
+    for item in module.exports or ():
+        if not isinstance(item, str):
+            home = _starred(module, item).get(name)
+            if home:
+                return home
+    return None
 
 
 def _has_wildcard_import(module: griffe.Module) -> bool:
@@ -106,18 +133,15 @@ def _has_wildcard_import(module: griffe.Module) -> bool:
     return isinstance(path, Path) and " import *" in path.read_text(encoding="utf-8")
 
 
-def _own(module: griffe.Module) -> list[str]:
-    """Exported names the module defines itself (not imported, not submodules)."""
-    members = module.members
-    return [name for name in _exports(module)
-            if name in members and not members[name].is_alias and not members[name].is_module]
+def _root(module: griffe.Module) -> griffe.Module:
+    while module.parent is not None:
+        module = module.parent
+    return module
 
 
 def _final_target(module: griffe.Module, path: str) -> str:
     """Follow a chain of re-exports (``a.X`` imports ``b.X``, which imports ``c.X``) to its end."""
-    root = module
-    while root.parent is not None:
-        root = root.parent
+    root = _root(module)
     for _ in range(16):
         head, _, rest = path.partition(".")
         try:
@@ -130,33 +154,92 @@ def _final_target(module: griffe.Module, path: str) -> str:
     return path
 
 
-def documented_objects(modules: list[griffe.Module]) -> dict[str, griffe.Object]:
-    """Every object a reference page renders, by dotted path (the modules' own exports)."""
-    return {f"{m.path}.{name}": m.members[name] for m in modules for name in _own(m)}
+def _export_target(module: griffe.Module, name: str) -> str | None:
+    """Where an exported name is defined (its dotted path); None for the module's own objects.
 
-
-def _reexported(module: griffe.Module, documented: dict[str, griffe.Object]
-                ) -> list[tuple[str, str | None]]:
-    """Exported names defined elsewhere, with the path of their documentation (or None).
-
-    A name exported lazily (no import statement to follow) is looked up by name among the
-    documented objects; it is linked when exactly one module defines it.
+    A name exported lazily (no member to follow) is returned as ``module.name``.
     """
+    member = module.members.get(name)
+    if member is None:
+        home = _lazy_home(module, name)
+        return _final_target(module, f"{home}.{name}") if home else f"{module.path}.{name}"
+    if member.is_module and _is_alias_module(member):
+        return _alias_module_target(member)
+    if member.is_alias:
+        return _final_target(module, member.target_path)
+    return None
+
+
+def _is_private(path: str) -> bool:
+    return any(part.startswith("_") for part in path.split("."))
+
+
+class Reference(NamedTuple):
+    """What the reference pages document, computed once from the package's source."""
+
+    modules: list[griffe.Module]
+    #: module path -> the names its page documents, in ``__all__`` order
+    own: dict[str, list[str]]
+    #: dotted path -> object, for every object a page documents (modules included)
+    documented: dict[str, griffe.Object]
+    #: module.name -> the documented path of what that exported name is, for re-exports
+    reexports: dict[str, str | None]
+
+
+def load_reference() -> Reference:
+    """The public modules, what each documents, and where each re-exported name is documented.
+
+    A module documents the objects it defines and exports, and the exported objects of private
+    modules (``bngeom._covariance.NSigma`` exported by ``bngeom.geometry``): the first public
+    module that exports one, in layer order with the package itself last, is its home. A name
+    exported lazily is followed through the ``{name: module}`` table of ``__all__``, or else
+    found by name among the documented objects when exactly one module documents it.
+    """
+    modules = public_modules()
+    home: dict[str, str] = {}  # private object path -> documenting path
+    for module in sorted(modules, key=lambda m: m.path == PACKAGE):
+        for name in _exports(module):
+            target = _export_target(module, name)
+            if target and target.startswith(PACKAGE + ".") and _is_private(target) \
+                    and _exists(module, target):
+                home.setdefault(target, f"{module.path}.{name}")
+    own: dict[str, list[str]] = {}
+    documented: dict[str, griffe.Object] = {m.path: m for m in modules}
+    for module in modules:
+        members = module.members
+        own[module.path] = [
+            name for name in _exports(module) if name in members and not members[name].is_module
+            and (not members[name].is_alias or f"{module.path}.{name}" in home.values())]
+        documented.update({f"{module.path}.{n}": members[n] for n in own[module.path]})
+    return Reference(modules, own, documented, _resolve_reexports(modules, own, documented, home))
+
+
+def _exists(module: griffe.Module, path: str) -> bool:
+    """Whether ``path`` names an object of the package that ``module`` belongs to."""
+    try:
+        return _root(module)[path.partition(".")[2]] is not None
+    except (KeyError, griffe.AliasResolutionError):
+        return False
+
+
+def _resolve_reexports(modules: list[griffe.Module], own: dict[str, list[str]],
+                       documented: dict[str, griffe.Object], home: dict[str, str]
+                       ) -> dict[str, str | None]:
     by_name: dict[str, list[str]] = {}
     for path in documented:
-        by_name.setdefault(path.rsplit(".", 1)[1], []).append(path)
-    found: list[tuple[str, str | None]] = []
-    for name in _exports(module):
-        member = module.members.get(name)
-        if member is not None and not member.is_alias:
-            continue  # its own object, or a submodule
-        if member is not None:
-            target = _final_target(module, member.target_path)
-        else:
-            candidates = by_name.get(name, [])
-            target = candidates[0] if len(candidates) == 1 else None
-        found.append((name, target if target in documented else None))
-    return found
+        by_name.setdefault(path.rsplit(".", 1)[-1], []).append(path)
+    reexports: dict[str, str | None] = {}
+    for module in modules:
+        for name in _exports(module):
+            target = _export_target(module, name)
+            if target is None or name in own[module.path]:
+                continue
+            target = home.get(target, target)
+            if target not in documented and name not in module.members:  # lazy, home unknown
+                candidates = by_name.get(name, [])
+                target = candidates[0] if len(candidates) == 1 else None
+            reexports[f"{module.path}.{name}"] = target if target in documented else None
+    return reexports
 
 
 def _summary(obj: griffe.Object) -> str:
@@ -167,15 +250,17 @@ def _summary(obj: griffe.Object) -> str:
     return rst_to_markdown(first, _module_path(obj))
 
 
-def page_markdown(module: griffe.Module, documented: dict[str, griffe.Object]) -> str:
+def page_markdown(module: griffe.Module, ref: Reference) -> str:
     """The Markdown of ``module``'s reference page."""
-    own = _own(module)
+    own = ref.own[module.path]
     lines = [f"# `{module.path}`", "", f"::: {module.path}", "    options:"]
     if own:
         lines += ["      members:", *(f"        - {name}" for name in own)]
     else:
         lines.append("      members: false")
-    reexported = _reexported(module, documented)
+    prefix = module.path + "."
+    reexported = [(path[len(prefix):], target) for path, target in ref.reexports.items()
+                  if path.startswith(prefix) and "." not in path[len(prefix):]]
     if reexported:
         lines += ["", "## Defined in other modules", "",
                   f"Exported by `{module.path}` and documented where they are defined:", ""]
@@ -183,7 +268,7 @@ def page_markdown(module: griffe.Module, documented: dict[str, griffe.Object]) -
             if target is None:
                 lines.append(f"- `{name}`")
             else:
-                summary = _summary(documented[target])
+                summary = _summary(ref.documented[target])
                 lines.append(f"- [`{name}`][{target}]" + (f" -- {summary}" if summary else ""))
     return "\n".join(lines) + "\n"
 
@@ -247,12 +332,11 @@ def on_config(config: Any) -> Any:
 
 def on_files(files: Files, config: Any) -> Files:
     """Generate ``reference/<module>.md`` for every public module."""
-    modules = public_modules()
-    documented = documented_objects(modules)
-    for module in modules:
+    ref = load_reference()
+    for module in ref.modules:
         src = f"{REFERENCE_DIR}/{module.path}.md"
         if files.get_file_from_path(src) is None:
-            files.append(File.generated(config, src, content=page_markdown(module, documented)))
+            files.append(File.generated(config, src, content=page_markdown(module, ref)))
     return files
 
 
@@ -304,6 +388,36 @@ def nest_lists(text: str) -> str:
     return "\n".join(lines)
 
 
+_MODULE_HEADING = re.compile(rf"^## `({PACKAGE}(?:\.\w+)*)`")
+_NAME_BULLET = re.compile(r"^- (`([A-Za-z_]\w*)[^`\n]*`)")
+
+
+def reexport_targets() -> dict[str, str]:
+    """``module.name`` -> the documented object it re-exports, for every public module."""
+    return {path: target for path, target in load_reference().reexports.items() if target}
+
+
+def link_overview(text: str, targets: dict[str, str]) -> str:
+    """Link each name of the API overview (``- `name(...)` ...`` under ``## `module` ``) to its
+    reference entry, when it has one (an optional cross-reference: never a broken link).
+
+    ``targets`` maps re-exported names to where they are documented (:func:`reexport_targets`).
+    """
+    module = None
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        heading = _MODULE_HEADING.match(line)
+        if heading or line.startswith("#"):
+            module = heading.group(1) if heading else None
+            continue
+        bullet = _NAME_BULLET.match(line) if module else None
+        if bullet:
+            ident = f"{module}.{bullet.group(2)}"
+            tag = f'<autoref identifier="{targets.get(ident, ident)}" optional>'
+            lines[i] = f"- {tag}{bullet.group(1)}</autoref>{line[bullet.end():]}"
+    return "\n".join(lines)
+
+
 def _prose(text: str, here: Path, docs: Path) -> str:
     return nest_lists(_LINK.sub(lambda m: _outside_link(m, here, docs), text))
 
@@ -323,6 +437,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
       work in the repository but have no page on the site: the site shows the file's path
       instead. A link to a file that does not exist is left alone, so ``--strict`` reports it.
     * 2-space nested lists (:func:`nest_lists`).
+    * The names of the API overview link to their reference entries (:func:`link_overview`).
     * A ``python`` code block of ``>>>`` lines is highlighted as a session (prompts and output
       set apart).
 
@@ -330,6 +445,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
     """
     docs = Path(config["docs_dir"]).resolve()
     here = (docs / page.file.src_uri).parent
+    if page.file.src_uri == OVERVIEW_PAGE:
+        markdown = link_overview(markdown, reexport_targets())
     parts, last = [], 0
     for fence in _FENCE.finditer(markdown):
         parts += [_prose(markdown[last:fence.start()], here, docs), _session(fence.group(0))]
@@ -344,16 +461,28 @@ _ROLE = re.compile(r":(math|func|class|mod|meth|attr|data|obj|exc):`([^`]+)`")
 _DIRECTIVE = re.compile(r"^([ \t]*)\.\. math::[ \t]*(.*)$")
 
 
+_EXPLICIT_TITLE = re.compile(r"^(?P<title>.*?)\s*<(?P<target>[^<>]+)>$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][\w.]*")
+
+
 def _xref(target: str, scope: str) -> str:
-    """An optional cross-reference: a link if the object has a reference entry, else code."""
+    """An optional cross-reference: a link if the object has a reference entry, else code.
+
+    ``name``, ``~pkg.mod.name`` (shown as ``name``) and ``title <pkg.mod.name>`` as in Sphinx.
+    """
     target = target.strip()
-    shown = target.lstrip("~")
-    if target.startswith("~"):
-        shown = shown.rsplit(".", 1)[-1]
-    ident = target.lstrip("~")
+    explicit = _EXPLICIT_TITLE.match(target)
+    if explicit:
+        shown, ident = explicit.group("title"), explicit.group("target").strip().lstrip("~")
+    else:
+        ident = target.lstrip("~")
+        shown = ident.rsplit(".", 1)[-1] if target.startswith("~") else ident
+    ident = ident.removesuffix("()")
+    code = f"<code>{html.escape(shown)}</code>"
+    if not _IDENTIFIER.fullmatch(ident):
+        return code
     if not ident.startswith(PACKAGE + ".") and ident != PACKAGE:
         ident = f"{scope}.{ident}"
-    code = f"<code>{shown}</code>"
     return f'<autoref identifier="{ident}" optional>{code}</autoref>'
 
 

@@ -44,7 +44,9 @@ def build(config: Path, site_dir: Path) -> subprocess.CompletedProcess:
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
     proc = build(ROOT / "mkdocs.yml", out)
-    assert proc.returncode == 0, "mkdocs build --strict failed:\n" + proc.stdout + proc.stderr
+    problems = [line for line in proc.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    assert proc.returncode == 0, ("mkdocs build --strict failed:\n" + "\n".join(problems)
+                                  + "\n\nFull output:\n" + proc.stdout + proc.stderr)
     return out
 
 
@@ -92,7 +94,7 @@ def _mini_project(tmp_path: Path, index: str) -> Path:
     (tmp_path / "docs" / "index.md").write_text(index)
     (tmp_path / "docs" / "other.md").write_text("# Other\n\n## A section\n")
     config = tmp_path / "mkdocs.yml"
-    config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: docs\nhooks: []\n"
+    config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: docs\nhooks: []\nwatch: []\n"
                       "plugins: [search]\nnav: [index.md, other.md]\n")
     return config
 
@@ -120,6 +122,12 @@ def test_rst_roles_become_markdown():
     assert '<autoref identifier="bngeom.geometry.exp" optional><code>exp</code></autoref>' in text
     assert '<autoref identifier="bngeom.nn.data.Dataset" optional><code>Dataset</code>' in text
     assert "\n\\[\na = b\n+ c\n\\]\n" in text and text.endswith("\nAfter.")
+    titled = hooks.rst_to_markdown(":meth:`Dataset.from_arrays(X, y) <bngeom.nn.data.Dataset."
+                                   "from_arrays>`, :func:`run()`, :class:`a b`", "bngeom.x")
+    assert titled == ('<autoref identifier="bngeom.nn.data.Dataset.from_arrays" optional>'
+                      "<code>Dataset.from_arrays(X, y)</code></autoref>, "
+                      '<autoref identifier="bngeom.x.run" optional><code>run()</code></autoref>, '
+                      "<code>a b</code>")
     block = hooks.rst_to_markdown("Text.\n\n.. math::\n\n   x^2\n\nAfter.", "bngeom")
     assert block == "Text.\n\n\n\\[\nx^2\n\\]\n\nAfter."
 
@@ -180,3 +188,22 @@ def test_reference_defaults_come_from_the_signature():
     # "activation, loss : str ..." is one entry: each name keeps its own default
     assert (params["activation"], params["loss"], params["X"]) == ("'tanh'", "'squared'", None)
     assert "\\[" in func.docstring.value and ".. math::" not in func.docstring.value
+
+
+@pytest.mark.slow
+def test_every_name_of_the_api_overview_links_to_the_reference(site):
+    html = (site / "api" / "index.html").read_text(encoding="utf-8")
+    unlinked = re.findall(r'<li><span title="([^"]+)"', html)  # an unresolved optional link
+    assert not unlinked, f"docs/api.md names without a reference entry: {unlinked}"
+    assert html.count('<li><a class="autorefs autorefs-internal"') > 100
+
+
+def test_reexports_are_followed_to_their_definitions():
+    ref = _hooks().load_reference()
+    assert ref.reexports["bngeom.simulate"] == "bngeom.dynamics.flows.simulate"  # lazy
+    assert ref.reexports["bngeom.Dataset"] == "bngeom.nn.data.Dataset"  # imported
+    assert ref.reexports["bngeom.charts"] == "bngeom.geometry.charts"  # 0.1 alias module
+    assert ref.reexports["bngeom.dynamics.Trajectory"] == "bngeom.dynamics.trajectory.Trajectory"
+    assert {"exp", "log", "riemannian_gradient"} <= set(ref.own["bngeom.geometry"])
+    assert "simulate" not in ref.own["bngeom.dynamics"]  # documented once, in flows
+    assert "bngeom.dynamics.flows.simulate" in ref.documented
