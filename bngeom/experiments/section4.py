@@ -332,7 +332,10 @@ def anisotropy_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
         ``learning_rate``, ``t_end``, ``fraction``, ``angle_deg`` (see
         :func:`anisotropy_run`). ``None`` keeps the preset's value.
 
-    Returns ``{"planar": ..., "high_dim": ..., "speedup": min of the two speed-ups}``.
+    Returns
+    -------
+    dict
+        ``{"planar": ..., "high_dim": ..., "speedup": min of the two speed-ups}``.
 
     Examples
     --------
