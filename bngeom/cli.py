@@ -4,7 +4,8 @@ Subcommands
 -----------
 ``bngeom check``
     Verify Proposition 1 and Theorem 2 on random BN networks; print the
-    relative discrepancies; exit 1 if any exceeds its tolerance.
+    relative discrepancies; exit 1 if any exceeds its tolerance. With
+    ``--data FILE [--target COL]``, on your own data.
 ``bngeom reproduce``
     Run the paper's claims, write figures and a report (see ``--help``).
 ``bngeom bench``
@@ -24,8 +25,18 @@ __all__ = ["main"]
 
 def _run_check(args: argparse.Namespace) -> int:
     from bngeom.experiments.checks import run_checks
+    from bngeom.experiments.reproduce import dataset_from_args
 
-    claims = run_checks(seed=args.seed, tolerance=args.tolerance)
+    try:
+        dataset, label = dataset_from_args(args)
+    except (ValueError, TypeError) as exc:
+        print(f"bngeom check: error: {exc}", file=sys.stderr)
+        return 2
+    if dataset is not None:
+        print(f"data: {label}: {dataset.X.shape[0]} samples, {dataset.original_dim} features"
+              + (f", projected onto the {dataset.dim}-dimensional range of the covariance"
+                 if dataset.basis is not None else ""))
+    claims = run_checks(seed=args.seed, tolerance=args.tolerance, dataset=dataset)
     print(f"{'claim':<28} {'activation':<11} {'loss':<9} {'rel. discrepancy':>17}  result")
     for c in claims:
         det = c["details"]
@@ -84,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     check.add_argument("--tolerance", type=float, default=1e-10,
                        help="relative tolerance (default 1e-10)")
+    from bngeom.experiments.reproduce import add_data_arguments
+
+    add_data_arguments(check)
     check.set_defaults(func=_run_check)
 
     reproduce = sub.add_parser(

@@ -49,7 +49,14 @@ from bngeom._validation import (
     check_seed,
 )
 from bngeom.geometry.charts import covariance_norm, neuron_radii, normalize_to_manifold
-from bngeom.nn.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
+from bngeom.nn.data import (
+    Dataset,
+    anisotropic_gaussian,
+    center,
+    covariance,
+    make_teacher_dataset,
+    teacher_targets,
+)
 from bngeom.nn.functions import get_activation
 from bngeom.nn.model import bn_loss_and_gradients, vanilla_loss_and_gradients
 
@@ -58,6 +65,10 @@ __all__ = [
     "anisotropy_experiment",
     "anisotropy_claim",
     "plot_anisotropy",
+    "DATA_ANGLE_DEG",
+    "data_anisotropy_run",
+    "data_anisotropy_claim",
+    "plot_data_anisotropy",
     "magnitude_experiment",
     "magnitude_claim",
     "plot_magnitude",
@@ -76,9 +87,17 @@ def _pick(value: Any, quick: bool, default: Any, quick_default: Any) -> Any:
     return quick_default if quick else default
 
 
-def _angle_to(W: NDArray, direction: NDArray) -> NDArray:
-    """Angle in degrees between each row of ``W`` and the unit vector ``direction``."""
-    cos = (W @ direction) / np.linalg.norm(W, axis=-1)
+def _angle_to(W: NDArray, direction: NDArray, cov: NDArray | None = None) -> NDArray:
+    """Angle in degrees between each row of ``W`` and the unit vector ``direction``.
+
+    With ``cov``, the angle of the Sigma inner product: the angle whose cosine is the
+    correlation of the pre-activations :math:`w^\top x` and ``direction``:math:`^\top x`.
+    """
+    if cov is None:
+        cos = (W @ direction) / np.linalg.norm(W, axis=-1)
+    else:
+        cos = (W @ (cov @ direction)) / (covariance_norm(W, cov)
+                                         * covariance_norm(direction, cov))
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
@@ -112,11 +131,12 @@ def _save(fig, path: str | os.PathLike) -> Path:
 # 4.1 data anisotropy
 
 
-def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int = 256,
+def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples: int = 256,
                    learning_rate: float = 0.2, t_end: float = 100.0, fraction: float = 0.9,
                    angle_deg: float = 10.0, activation: str = "tanh",
                    seed: int | np.random.Generator | None = 0,
-                   progress: bool = False) -> dict[str, Any]:
+                   progress: bool = False, data: ArrayLike | None = None,
+                   sigma_angle: bool = False) -> dict[str, Any]:
     r"""BN against vanilla neurons on anisotropic data: time to gather on the significant axis.
 
     Data: centred Gaussian samples whose covariance has eigenvalues ``spectrum`` along
@@ -161,6 +181,16 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     seed : int or Generator
     progress : bool
         Show a tqdm progress bar.
+    data : array_like, shape (N, d), optional
+        Your own data instead of Gaussian samples (``spectrum`` is then None):
+        ``n_samples`` of its rows (all if fewer), centred, in the principal axes of
+        their covariance (largest first, so :math:`e_1` is the most significant
+        direction) and rescaled to unit variance along it; the spectrum is theirs.
+    sigma_angle : bool
+        Measure angles in the :math:`\Sigma` inner product (the angle whose cosine is
+        the correlation of the neuron's and the teacher's pre-activations) instead of
+        the Euclidean one; on strongly anisotropic data the Euclidean angle is
+        dominated by directions the network hardly sees.
 
     Returns
     -------
@@ -184,6 +214,8 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     >>> bool(res["angles_bn"][-1].max() < res["angles_bn"][0].max())
     True
     """
+    if data is not None:
+        data, spectrum = _principal_axes(data, n_samples, seed)
     spec = as_float_array(spectrum, "spectrum", min_ndim=1, max_ndim=1)
     if spec.shape[0] < 2:
         raise ValueError(f"spectrum must have at least 2 eigenvalues, got {spec.shape[0]}")
@@ -205,7 +237,11 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     gen = as_generator(seed)
     d = spec.shape[0]
     spec = spec / spec[0]
-    X, cov = anisotropic_gaussian(n, spec, gen)
+    if data is None:
+        X, cov = anisotropic_gaussian(n, spec, gen)
+    else:
+        X = data / np.sqrt(spectrum[0])
+        n, cov = X.shape[0], covariance(X, centered=True)
     e1 = np.zeros(d)
     e1[0] = 1.0
     y = teacher_targets(X, e1[None, :], np.ones(1), cov, act)
@@ -228,8 +264,8 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     speed_v = np.empty(m)
     for step in tqdm(range(n_steps + 1), desc=f"4.1 anisotropy d={d}", disable=not progress,
                      leave=False):
-        angles_bn[step] = _angle_to(W, e1)
-        angles_v[step] = _angle_to(U, e1)
+        angles_bn[step] = _angle_to(W, e1, cov if sigma_angle else None)
+        angles_v[step] = _angle_to(U, e1, cov if sigma_angle else None)
         if step == n_steps:
             break
         for k in range(m):
@@ -258,7 +294,8 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     return {
         "dim": d, "spectrum": spec.tolist(), "n_neurons": m, "n_samples": n,
         "learning_rate": h, "t_end": float(times[-1]), "fraction": frac, "angle_deg": angle,
-        "activation": act.name,
+        "activation": act.name, "sigma_angle": bool(sigma_angle),
+        "data": "gaussian" if data is None else "given",
         "times": times, "angles_bn": angles_bn, "angles_vanilla": angles_v,
         "fraction_bn": frac_bn, "fraction_vanilla": frac_v,
         "t_gather_bn": t_bn, "t_gather_vanilla": t_v,
@@ -269,6 +306,29 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
         "cov": cov,
         "final_loss_bn": float(np.mean(loss_bn)), "final_loss_vanilla": float(np.mean(loss_v)),
     }
+
+
+def _principal_axes(data: ArrayLike, n_samples: int, seed: Any) -> tuple[NDArray, NDArray]:
+    """Up to ``n_samples`` rows of ``data``, centred, in their principal axes; their spectrum.
+
+    A subsample (fixed by ``seed``) whose covariance is singular although that of all
+    of ``data`` is not (a rare feature that no sampled row has) is replaced by all rows.
+    """
+    full = as_float_array(data, "data", min_ndim=2, max_ndim=2)
+    n = check_positive_int(n_samples, "n_samples")
+    X = full
+    if full.shape[0] > n:
+        pick = np.random.default_rng(as_generator(seed).integers(2**63 - 1)).choice(
+            full.shape[0], n, replace=False)
+        X = full[np.sort(pick)]
+    try:
+        cov = covariance(X)
+    except ValueError:
+        if X is full:
+            raise
+        X, cov = full, covariance(full)
+    eig, vec = np.linalg.eigh(cov)
+    return center(X) @ vec[:, ::-1], eig[::-1].copy()
 
 
 def anisotropy_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
@@ -412,6 +472,108 @@ def plot_anisotropy(result: dict[str, Any], path: str | os.PathLike) -> Path:
     return _save(fig, path)
 
 
+#: Gathering angle (degrees, Sigma inner product) of :func:`data_anisotropy_claim` runs.
+DATA_ANGLE_DEG = 5.0
+
+
+def data_anisotropy_run(dataset: Dataset, *, quick: bool = False, seed: int = 0,
+                        progress: bool = False, t_end: float | None = None) -> dict[str, Any]:
+    r"""Section 4.1 on your own data: :func:`anisotropy_run` on its own samples and Sigma.
+
+    The teacher is one BN neuron along the data's first principal axis; BN and vanilla
+    students start from the same random directions; angles are measured in the
+    :math:`\Sigma` inner product and a neuron has gathered within
+    :data:`DATA_ANGLE_DEG` degrees (90% of them for the criterion). 12 neurons on up to
+    256 samples for ``t_end = 100`` (6 on 128 for ``t_end = 50`` with ``quick``).
+
+    Examples
+    --------
+    >>> from bngeom.nn.data import make_teacher_dataset
+    >>> ds = make_teacher_dataset(64, [4.0, 1.0, 0.01], rng=0)
+    >>> run = data_anisotropy_run(ds, quick=True, t_end=5.0)
+    >>> run["angles_bn"].shape
+    (26, 6)
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a bngeom.Dataset, got {type(dataset).__name__}")
+    if dataset.dim < 2:
+        raise ValueError(f"Section 4.1 needs at least 2 features, the data set has "
+                         f"{dataset.dim}")
+    return anisotropy_run(None, data=dataset.X, sigma_angle=True, angle_deg=DATA_ANGLE_DEG,
+                          n_neurons=6 if quick else 12, n_samples=128 if quick else 256,
+                          t_end=_pick(t_end, quick, 100.0, 50.0), seed=check_seed(seed),
+                          progress=progress)
+
+
+def data_anisotropy_claim(run: dict[str, Any]) -> dict[str, Any]:
+    """The ``sec4_1_anisotropic_speed`` claim on your own data (:func:`data_anisotropy_run`).
+
+    Passes when the BN students gather (90% within :data:`DATA_ANGLE_DEG` degrees of the
+    first principal axis, Sigma angle) strictly sooner than the vanilla students; when
+    the vanilla students never gather, ``measured`` is the lower bound ``t_end / t_BN``.
+    If the students start gathered already (one direction dominates Sigma), the effect
+    cannot be measured and the claim fails saying so.
+
+    Examples
+    --------
+    >>> run = {"speedup": 3.0, "t_gather_bn": 1.0, "t_gather_vanilla": 3.0,
+    ...        "speedup_is_lower_bound": False, "fraction_bn": [0.0], "fraction": 0.9,
+    ...        "angle_deg": 2.0, "dim": 4, "spectrum": [1.0, 0.1], "t_end": 10.0,
+    ...        "n_neurons": 6, "n_samples": 64}
+    >>> data_anisotropy_claim(run)["passed"]
+    True
+    """
+    speedup, at_start = run["speedup"], run["fraction_bn"][0] >= run["fraction"]
+    passed = bool(speedup is not None and speedup > 1.0 and not at_start)
+    bound = " (a lower bound: the vanilla students never gathered)" if run[
+        "speedup_is_lower_bound"] else ""
+    return _claim(
+        "sec4_1_anisotropic_speed",
+        f"Section 4.1 on the data's own covariance (d = {run['dim']}, condition number "
+        f"{run['spectrum'][0] / run['spectrum'][-1]:.3g}): BN students reach the first "
+        f"principal axis sooner than vanilla students from the same directions (time until "
+        f"{run['fraction']:.0%} lie within {run['angle_deg']:g} degrees, Sigma angle; "
+        f"measured = t_vanilla / t_BN{bound})"
+        + ("; NOT MEASURABLE: the students start gathered" if at_start else ""),
+        speedup, 1.0, 0.0, passed, "measured > predicted (BN strictly faster)",
+        {k: run[k] for k in ("dim", "n_neurons", "n_samples", "t_end", "t_gather_bn",
+                             "t_gather_vanilla", "speedup_is_lower_bound", "angle_deg")})
+
+
+def plot_data_anisotropy(run: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Section 4.1 on your own data: Sigma angles over time with and without BN, and the spectrum.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from bngeom.nn.data import make_teacher_dataset
+    >>> run = data_anisotropy_run(make_teacher_dataset(64, [4.0, 1.0], rng=0), quick=True,
+    ...                           t_end=2.0)
+    >>> plot_data_anisotropy(run, pathlib.Path(tempfile.mkdtemp()) / "f.png").exists()
+    True
+    """
+    fig, (ax_bn, ax_v, ax_fr, ax_sp) = _figure(2, 2)
+    t, ang = run["times"], run["angle_deg"]
+    for ax, key, name, color in ((ax_bn, "angles_bn", "with BN", "C0"),
+                                 (ax_v, "angles_vanilla", "without BN", "C1")):
+        ax.semilogy(t, np.maximum(run[key], 1e-3), color=color, lw=1.0, alpha=0.85)
+        ax.axhline(ang, color="k", ls=":", lw=1)
+        ax.set_title(f"{name}: Sigma angle to the first principal axis", fontsize=9)
+        ax.set_xlabel("time (steps x learning rate)")
+        ax.set_ylabel("angle (deg)")
+    ax_fr.plot(t, run["fraction_bn"], color="C0", label="BN")
+    ax_fr.plot(t, run["fraction_vanilla"], color="C1", label="vanilla")
+    bound = ">= " if run["speedup_is_lower_bound"] else ""
+    ax_fr.set_title(f"fraction within {ang:g} deg; speed-up {bound}{_fmt(run['speedup'])}",
+                    fontsize=9)
+    ax_fr.set_xlabel("time")
+    ax_fr.legend(fontsize=8)
+    ax_sp.semilogy(np.arange(1, run["dim"] + 1), run["spectrum"], "o-", ms=3, color="C2")
+    ax_sp.set_title("covariance spectrum (largest = 1)", fontsize=9)
+    ax_sp.set_xlabel("principal axis")
+    return _save(fig, path)
+
+
 def _signed_initial_angle(run: dict[str, Any]) -> NDArray:
     m = run["n_neurons"]
     return np.degrees(np.linspace(-0.5 * np.pi, 0.5 * np.pi, m + 2)[1:-1])
@@ -447,12 +609,23 @@ def _train_first_layer(ds, W0: NDArray, a: NDArray, learning_rate: float,
     return losses
 
 
+def _own_or_teacher(dataset: Dataset | None, n: int, dim: int,
+                    gen: np.random.Generator) -> Dataset:
+    """The given data set, or Section 4's teacher data set (anisotropic, spectrum 2 to 0.5)."""
+    if dataset is None:
+        return make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a bngeom.Dataset, got {type(dataset).__name__}")
+    return dataset
+
+
 def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
                          c_values: ArrayLike | None = None, radii: ArrayLike | None = None,
                          dim: int = 4, width: int = 6, n_samples: int | None = None,
                          learning_rate: float = 0.01, ensemble_radii: ArrayLike = (0.5, 1.0, 2.0),
                          ensemble_learning_rate: float = 2.0,
-                         ensemble_steps: int | None = None) -> dict[str, Any]:
+                         ensemble_steps: int | None = None,
+                         dataset: Dataset | None = None) -> dict[str, Any]:
     r"""Figure 2: speed against magnitude, with and without BN (Section 4.2).
 
     Three measurements on a teacher data set with anisotropic covariance:
@@ -473,6 +646,10 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
        ``ensemble_radii`` (the same function) is trained for ``ensemble_steps``
        steps with ``ensemble_learning_rate``, and compared with radius 1 trained with
        ``ensemble_learning_rate / r**2``.
+
+    With ``dataset`` (your own :class:`bngeom.Dataset`), the measurements run on its
+    samples, targets and covariance instead of a teacher data set (``dim`` and
+    ``n_samples`` are then the data set's).
 
     Returns
     -------
@@ -510,7 +687,8 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
     eta = check_positive_scalar(learning_rate, "learning_rate")
     eta_ens = check_positive_scalar(ensemble_learning_rate, "ensemble_learning_rate")
     n_ens = check_positive_int(_pick(ensemble_steps, quick, 150, 60), "ensemble_steps")
-    ds = make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+    ds = _own_or_teacher(dataset, n, dim, gen)
+    dim, n = ds.dim, ds.X.shape[0]
 
     # 1. speed ratios of c*w to w in one network.
     base_W = gen.standard_normal((width, dim))
@@ -687,8 +865,8 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
                           norms: ArrayLike | None = None, learning_rate: float = 1.0,
                           dim: int = 4, width: int = 8, n_samples: int | None = None,
                           n_steps: int = 8,
-                          trajectory_norms: ArrayLike = (1e-4, 1e-2, 1.0, 10.0)
-                          ) -> dict[str, Any]:
+                          trajectory_norms: ArrayLike = (1e-4, 1e-2, 1.0, 10.0),
+                          dataset: Dataset | None = None) -> dict[str, Any]:
     r"""Figure 3: the norm after one GD step against the initial norm (Section 4.3).
 
     A BN network of ``width`` neurons on a teacher data set is scaled so that every
@@ -698,7 +876,8 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     :math:`K` the neuron's gradient norm at unit radius, minimized at
     :math:`s = \sqrt{\eta K}` where it equals the floor :math:`\sqrt{2\eta K}`. Then
     ``n_steps`` further steps from the radii in ``trajectory_norms`` show that after
-    the first step every neuron is large enough for stable dynamics.
+    the first step every neuron is large enough for stable dynamics. With ``dataset``
+    (your own :class:`bngeom.Dataset`) the network trains on it instead.
 
     Returns
     -------
@@ -730,7 +909,8 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     traj_s = as_float_array(trajectory_norms, "trajectory_norms", min_ndim=1, max_ndim=1)
     if np.any(traj_s <= 0):
         raise ValueError(f"trajectory_norms must be > 0, the smallest is {traj_s.min()}")
-    ds = make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+    ds = _own_or_teacher(dataset, n, dim, gen)
+    dim, n = ds.dim, ds.X.shape[0]
     dirs = gen.standard_normal((width, dim))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     a = gen.standard_normal(width)
