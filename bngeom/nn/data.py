@@ -93,7 +93,7 @@ def _feature_names(names: Sequence[str] | None, d: int) -> tuple[str, ...] | Non
     if len(names) != d or not all(isinstance(v, str) for v in names):
         raise ValueError(f"feature_names must be {d} strings (one per column of X), got "
                          f"{len(names)} entries")
-    return names
+    return tuple(str(v) for v in names)  # plain str, also from numpy string arrays
 
 
 def _label(j: int, names: tuple[str, ...] | None) -> str:
