@@ -60,7 +60,8 @@ def covariance(X: ArrayLike, *, centered: bool = False,
                feature_names: Sequence[str] | None = None) -> NDArray:
     r"""The biased covariance :math:`\Sigma = X_c^\top X_c/n` of a data set (MATH §1).
 
-    ``X`` is centred first unless ``centered=True``. Raises ``ValueError`` if
+    ``X`` is centred first unless ``centered=True`` (then ``X`` must be centred:
+    ``ValueError`` otherwise). Raises ``ValueError`` if
     the result is not positive definite (quoting its smallest eigenvalue),
     e.g. with fewer samples than dimensions; the message names the constant and
     the collinear features (by ``feature_names`` when given, else by column index)
@@ -72,6 +73,8 @@ def covariance(X: ArrayLike, *, centered: bool = False,
     [[0.5, 0.0], [0.0, 2.0]]
     """
     X = as_float_array(X, "X", min_ndim=2, max_ndim=2)
+    if centered:  # X^T X / n of uncentred data is not its covariance
+        check_centered(X)
     Xc = X if centered else X - X.mean(axis=0)
     cov = Xc.T @ Xc / X.shape[0]
     cov = 0.5 * (cov + cov.T)

@@ -126,6 +126,9 @@ def test_dataset_refuses_uncentred_or_misshapen_arrays():
         Dataset.from_arrays(X, y, singular="ridge")
     with pytest.raises(ValueError, match="feature_names must be 4 strings"):
         Dataset.from_arrays(X, y, feature_names=["a", "b"])
+    with pytest.raises(ValueError, match="X must be centred"):
+        covariance(X, centered=True)          # X^T X / n of raw data is no covariance
+    assert np.allclose(covariance(center(X), centered=True), covariance(X), rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------
