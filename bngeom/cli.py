@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "verify Proposition 1 (the pseudo-inverse metric is positive definite on "
                     "T_u and equals its closed form) and Theorem 2 (the BN-induced velocity "
                     "equals minus the Riemannian gradient, against an autograd BN layer), print "
-                    "the relative discrepancies and exit 1 if any exceeds the tolerance.")
+                    "the relative discrepancies and exit 1 if any exceeds the tolerance. With "
+                    "--data FILE, on your own data (exit 2 if it cannot be used).")
     check.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     check.add_argument("--tolerance", type=float, default=1e-10,
                        help="relative tolerance (default 1e-10)")
@@ -104,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce", help="reproduce the paper's claims, figures and a report",
         description="Run every claim of the paper (Proposition 1, Theorem 2, the energy "
                     "identity, Theorems 4-5, Section 4's three effects) on an embedded default, "
-                    "write PNG figures, report.json and report.md, and exit 1 if any claim "
-                    "fails.")
+                    "or with --data FILE every claim defined for arbitrary data on your own "
+                    "data, write PNG figures, report.json and report.md, and exit 1 if any "
+                    "claim fails.")
     try:
         from bngeom.experiments.reproduce import add_arguments
     except ImportError:  # pragma: no cover - only while the module is missing

@@ -135,8 +135,7 @@ def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples
                    learning_rate: float = 0.2, t_end: float = 100.0, fraction: float = 0.9,
                    angle_deg: float = 10.0, activation: str = "tanh",
                    seed: int | np.random.Generator | None = 0,
-                   progress: bool = False, data: ArrayLike | None = None,
-                   sigma_angle: bool = False) -> dict[str, Any]:
+                   progress: bool = False, data: ArrayLike | None = None) -> dict[str, Any]:
     r"""BN against vanilla neurons on anisotropic data: time to gather on the significant axis.
 
     Data: centred Gaussian samples whose covariance has eigenvalues ``spectrum`` along
@@ -186,11 +185,10 @@ def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples
         ``n_samples`` of its rows (all if fewer), centred, in the principal axes of
         their covariance (largest first, so :math:`e_1` is the most significant
         direction) and rescaled to unit variance along it; the spectrum is theirs.
-    sigma_angle : bool
-        Measure angles in the :math:`\Sigma` inner product (the angle whose cosine is
-        the correlation of the neuron's and the teacher's pre-activations) instead of
-        the Euclidean one; on strongly anisotropic data the Euclidean angle is
-        dominated by directions the network hardly sees.
+        Angles are then measured in the :math:`\Sigma` inner product (the angle whose
+        cosine is the correlation of the neuron's and the teacher's pre-activations):
+        on strongly anisotropic data the Euclidean angle is dominated by directions
+        the network hardly sees.
 
     Returns
     -------
@@ -264,8 +262,8 @@ def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples
     speed_v = np.empty(m)
     for step in tqdm(range(n_steps + 1), desc=f"4.1 anisotropy d={d}", disable=not progress,
                      leave=False):
-        angles_bn[step] = _angle_to(W, e1, cov if sigma_angle else None)
-        angles_v[step] = _angle_to(U, e1, cov if sigma_angle else None)
+        angles_bn[step] = _angle_to(W, e1, None if data is None else cov)
+        angles_v[step] = _angle_to(U, e1, None if data is None else cov)
         if step == n_steps:
             break
         for k in range(m):
@@ -294,7 +292,7 @@ def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples
     return {
         "dim": d, "spectrum": spec.tolist(), "n_neurons": m, "n_samples": n,
         "learning_rate": h, "t_end": float(times[-1]), "fraction": frac, "angle_deg": angle,
-        "activation": act.name, "sigma_angle": bool(sigma_angle),
+        "activation": act.name, "sigma_angle": data is not None,
         "data": "gaussian" if data is None else "given",
         "times": times, "angles_bn": angles_bn, "angles_vanilla": angles_v,
         "fraction_bn": frac_bn, "fraction_vanilla": frac_v,
@@ -499,7 +497,7 @@ def data_anisotropy_run(dataset: Dataset, *, quick: bool = False, seed: int = 0,
     if dataset.dim < 2:
         raise ValueError(f"Section 4.1 needs at least 2 features, the data set has "
                          f"{dataset.dim}")
-    return anisotropy_run(None, data=dataset.X, sigma_angle=True, angle_deg=DATA_ANGLE_DEG,
+    return anisotropy_run(None, data=dataset.X, angle_deg=DATA_ANGLE_DEG,
                           n_neurons=6 if quick else 12, n_samples=128 if quick else 256,
                           t_end=_pick(t_end, quick, 100.0, 50.0), seed=check_seed(seed),
                           progress=progress)

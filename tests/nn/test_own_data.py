@@ -234,3 +234,13 @@ def test_digits_project():
         bngeom.Dataset.from_arrays(digits.data, digits.target)
     ds = bngeom.Dataset.from_arrays(digits.data, digits.target, singular="project")
     assert (ds.dim, ds.original_dim) == (61, 64)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_features_whose_squares_over_or_underflow_are_refused(scale):
+    X, y = _raw()
+    for mode in ("raise", "project"):
+        with pytest.raises(ValueError, match="rescale the features"):
+            Dataset.from_arrays(X * scale, y, singular=mode)
+    ds = Dataset.from_arrays(X * 1e100, y)          # large but representable: fine
+    assert np.allclose(ds.cov, covariance(X) * 1e200, rtol=1e-12)
