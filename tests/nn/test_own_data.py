@@ -244,3 +244,15 @@ def test_features_whose_squares_over_or_underflow_are_refused(scale):
             Dataset.from_arrays(X * scale, y, singular=mode)
     ds = Dataset.from_arrays(X * 1e100, y)          # large but representable: fine
     assert np.allclose(ds.cov, covariance(X) * 1e200, rtol=1e-12)
+
+
+def test_dynamics_refuse_zero_one_labels_with_the_logistic_loss():
+    X, y = _raw()
+    ds = Dataset.from_arrays(X, (y > 0).astype(float))
+    W, a = _net(4)
+    for call in (lambda: bngeom.simulate(ds, W, a, t_end=0.1, loss="logistic"),
+                 lambda: bngeom.velocity(ds, W, a, loss="logistic")):
+        with pytest.raises(ValueError, match=r"dataset.y must hold labels -1 or \+1"):
+            call()
+    fixed = Dataset.from_arrays(X, signed_labels(ds.y))
+    assert np.isfinite(bngeom.velocity(fixed, W, a, loss="logistic")[2])
