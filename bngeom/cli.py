@@ -4,7 +4,8 @@ Subcommands
 -----------
 ``bngeom check``
     Verify Proposition 1 and Theorem 2 on random BN networks; print the
-    relative discrepancies; exit 1 if any exceeds its tolerance.
+    relative discrepancies; exit 1 if any exceeds its tolerance. With
+    ``--data FILE [--target COL]``, on your own data.
 ``bngeom reproduce``
     Run the paper's claims, write figures and a report (see ``--help``).
 ``bngeom bench``
@@ -70,8 +71,18 @@ def _tolerance(text: str) -> float:
 
 def _run_check(args: argparse.Namespace) -> int:
     from bngeom.experiments.checks import run_checks
+    from bngeom.experiments.reproduce import dataset_from_args
 
-    claims = run_checks(seed=args.seed, tolerance=args.tolerance)
+    try:
+        dataset, label = dataset_from_args(args)
+    except (ValueError, TypeError) as exc:
+        print(f"bngeom check: error: {exc}", file=sys.stderr)
+        return 2
+    if dataset is not None:
+        print(f"data: {label}: {dataset.X.shape[0]} samples, {dataset.original_dim} features"
+              + (f", projected onto the {dataset.dim}-dimensional range of the covariance"
+                 if dataset.basis is not None else ""))
+    claims = run_checks(seed=args.seed, tolerance=args.tolerance, dataset=dataset)
     print(f"{'claim':<28} {'activation':<11} {'loss':<9} {'rel. discrepancy':>17}  result")
     for c in claims:
         det = c["details"]
@@ -126,18 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
                     "verify Proposition 1 (the pseudo-inverse metric is positive definite on "
                     "T_u and equals its closed form) and Theorem 2 (the BN-induced velocity "
                     "equals minus the Riemannian gradient, against an autograd BN layer), print "
-                    "the relative discrepancies and exit 1 if any exceeds the tolerance.")
+                    "the relative discrepancies and exit 1 if any exceeds the tolerance. With "
+                    "--data FILE, on your own data (exit 2 if it cannot be used).")
     check.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     check.add_argument("--tolerance", type=_tolerance, default=1e-10,
                        help="relative tolerance (default 1e-10)")
+    from bngeom.experiments.reproduce import add_data_arguments
+
+    add_data_arguments(check)
     check.set_defaults(func=_run_check)
 
     reproduce = sub.add_parser(
         "reproduce", help="reproduce the paper's claims, figures and a report",
         description="Run every claim of the paper (Proposition 1, Theorem 2, the energy "
                     "identity, Theorems 4-5, Section 4's three effects) on an embedded default, "
-                    "write PNG figures, report.json and report.md, and exit 1 if any claim "
-                    "fails.")
+                    "or with --data FILE every claim defined for arbitrary data on your own "
+                    "data, write PNG figures, report.json and report.md, and exit 1 if any "
+                    "claim fails.")
     try:
         from bngeom.experiments.reproduce import add_arguments
     except ImportError:  # pragma: no cover - only while the module is missing

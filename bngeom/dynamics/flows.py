@@ -56,6 +56,7 @@ from bngeom._validation import (
     check_positive_int,
     check_positive_scalar,
     check_radius,
+    check_signed_labels,
 )
 from bngeom.dynamics.options import (
     INTEGRATORS,
@@ -77,7 +78,7 @@ from bngeom.dynamics.trajectory import (
 )
 from bngeom.geometry.charts import normalize_to_manifold, sphere_to_manifold_differential
 from bngeom.nn.data import Dataset
-from bngeom.nn.functions import Activation, Loss, get_activation, get_loss
+from bngeom.nn.functions import LOSSES, Activation, Loss, get_activation, get_loss
 from bngeom.nn.model import (
     DEFAULT_MEMORY_BUDGET,
     bn_loss_and_gradients,
@@ -140,6 +141,12 @@ def _check_dataset(dataset: Any) -> tuple[NDArray, NDArray, NDArray]:
                          f"got {X.shape[0]} and {y.shape[0]}")
     return (np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64),
             np.asarray(cov, dtype=np.float64))
+
+
+def _check_labels(y: NDArray, loss: str | Loss) -> None:
+    """The built-in logistic loss needs labels -1/+1 (0/1 labels would silently add log 2)."""
+    if get_loss(loss) is LOSSES["logistic"]:
+        check_signed_labels(y, "dataset.y")
 
 
 def _check_params(W: ArrayLike, a: ArrayLike, cov: NDArray, chart: str, name_w: str,
@@ -298,6 +305,7 @@ def velocity(dataset: Dataset, W: ArrayLike, a: ArrayLike, *, chart: str = "bn",
     if validate:
         chart = check_choice(chart, "chart", CHARTS)
         X, y, cov = _check_dataset(dataset)
+        _check_labels(y, loss)
         W, a = _check_params(W, a, cov, chart, "W", "a")
         r = _check_radius(radius, chart, W.shape[0])
         budget = check_positive_scalar(memory_budget, "memory_budget")
@@ -517,6 +525,7 @@ def _plan(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, t_end: float, chart: s
     W0, a0 = _check_params(W0, a0, cov, chart, "W0", "a0")
     m, d = W0.shape
     t_end = check_positive_scalar(t_end, "t_end")
+    _check_labels(y, model.loss_fn)
     r = _check_radius(model.radius, chart, m)
     grid = recording.grid(t_end)
     check_memory(_run_bytes(len(grid), m, d, model.memory_budget),

@@ -29,7 +29,7 @@ from bngeom import geometry
 from bngeom._validation import check_positive_scalar, check_seed
 from bngeom.experiments.claims import make_claim
 from bngeom.geometry.charts import normalize_to_manifold, sphere_to_manifold_differential
-from bngeom.nn.data import make_teacher_dataset
+from bngeom.nn.data import Dataset, make_teacher_dataset, signed_labels
 from bngeom.nn.functions import get_activation, get_loss
 from bngeom.nn.model import bn_loss_and_gradients, vanilla_loss_and_gradients
 
@@ -50,19 +50,46 @@ def _problem(seed: int, n_samples: int, dim: int, width: int, activation: str):
     return ds, W, a
 
 
+def _data_problem(ds: Dataset, seed: int, width: int, loss: str):
+    """A random network on a given data set, and the raw data an independent BN layer sees.
+
+    Returns ``(y, X_raw, W_raw, a, W)``: the targets (two classes, or above / below the
+    median, mapped to -1/+1 for the logistic loss), the uncentred data on the original
+    features (``X B^T + mean``; the BN layer centres it itself), random weights on the
+    original features (radii over four decades), output weights, and the weights ``W``
+    on the data set's own features (``ds.to_reduced``, MATH §9).
+    """
+    if not isinstance(ds, Dataset):
+        raise TypeError(f"dataset must be a bngeom.Dataset (bngeom.Dataset.from_arrays or "
+                        f"bngeom.load_dataset), got {type(ds).__name__}")
+    rng = np.random.default_rng(seed)
+    y = ds.y
+    if loss == "logistic":
+        y = (signed_labels(y) if np.unique(y).size == 2
+             else np.where(y > np.median(y), 1.0, -1.0))
+    X_raw = ds.X if ds.basis is None else ds.X @ ds.basis.T
+    X_raw = X_raw if ds.mean is None else X_raw + ds.mean
+    W_raw = (rng.standard_normal((width, ds.original_dim))
+             * np.exp(rng.uniform(-2.0, 2.0, (width, 1))))
+    return y, X_raw, W_raw, rng.standard_normal(width), ds.to_reduced(W_raw)
+
+
 def _relative(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.linalg.norm(x - y) / max(np.linalg.norm(y), np.finfo(float).tiny))
 
 
 def check_proposition1(seed: int = 0, *, dim: int = 6, n_points: int = 32,
-                       tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+                       tolerance: float = DEFAULT_TOLERANCE,
+                       dataset: Dataset | None = None) -> dict[str, Any]:
     r"""Proposition 1 on random points of :math:`N_\Sigma`: :math:`G(u)^+` is a metric on T_u.
 
     Measures, relative to the scale of :math:`G(u)^+`: its asymmetry, the
     normal component :math:`G(u)^+\Sigma u`, and the discrepancy between the
     pseudo-inverse and the closed-form inner products; the claim passes when
     all are below ``tolerance`` and the smallest eigenvalue of the Gram matrix
-    on an orthonormal basis of :math:`T_u` is positive.
+    on an orthonormal basis of :math:`T_u` is positive. With ``dataset`` (a
+    :class:`bngeom.Dataset`), :math:`\Sigma` is the data set's covariance (``dim`` is
+    ignored); otherwise a random one of dimension ``dim``.
 
     Examples
     --------
@@ -70,8 +97,12 @@ def check_proposition1(seed: int = 0, *, dim: int = 6, n_points: int = 32,
     True
     """
     rng = np.random.default_rng(seed)
-    A = rng.standard_normal((dim, dim))
-    cov = A @ A.T / dim + 0.1 * np.eye(dim)
+    if dataset is None:
+        A = rng.standard_normal((dim, dim))
+        cov = A @ A.T / dim + 0.1 * np.eye(dim)
+    else:
+        _data_problem(dataset, seed, 1, "squared")  # type check
+        cov, dim = dataset.cov, dataset.dim
     u = geometry.random_point(cov, n_points, rng)
     gplus = geometry.pinv_metric_matrix(u, cov)
     scale = np.linalg.norm(gplus, axis=(-2, -1))
@@ -115,7 +146,8 @@ def _bn_layer_loss(W, a, X, y, activation, loss):
 
 def check_theorem2(seed: int = 0, *, n_samples: int = 256, dim: int = 5, width: int = 16,
                    activation: str = "tanh", loss: str = "squared",
-                   tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+                   tolerance: float = DEFAULT_TOLERANCE,
+                   dataset: Dataset | None = None) -> dict[str, Any]:
     r"""Theorem 2: the BN-induced velocity equals minus the Riemannian gradient.
 
     With the BN gradient :math:`\nabla_W L` taken by autograd through a BN
@@ -126,16 +158,31 @@ def check_theorem2(seed: int = 0, *, n_samples: int = 256, dim: int = 5, width: 
     reports the discrepancy of :func:`bngeom.model.bn_loss_and_gradients`
     against the autograd BN layer.
 
+    With ``dataset`` (a :class:`bngeom.Dataset`, e.g. from :func:`bngeom.load_dataset`),
+    the check runs on that data (``n_samples`` and ``dim`` are ignored): the BN layer
+    sees the uncentred original features and centres them itself, and a projected data
+    set (``singular="project"``) is compared on its original features through
+    ``to_reduced`` / ``to_original`` (MATH §9). For the logistic loss, targets with two
+    values become -1/+1, others their sign about the median.
+
     Examples
     --------
     >>> check_theorem2(seed=2, n_samples=32, dim=2, width=3)["passed"]
     True
     """
     act, lo = get_activation(activation), get_loss(loss)
-    ds, W, a = _problem(seed, n_samples, dim, width, activation)
-    y = np.sign(ds.y) + (ds.y == 0) if loss == "logistic" else ds.y
-    grad_w_ref, grad_a_ref = autograd.grad(_bn_layer_loss, (0, 1))(
-        W, a, ds.X, y, act.function, lo.function)
+    if dataset is None:
+        ds, W, a = _problem(seed, n_samples, dim, width, activation)
+        y = np.sign(ds.y) + (ds.y == 0) if loss == "logistic" else ds.y
+        X_raw, W_raw, to_original = ds.X, W, (lambda G: G)
+    else:
+        ds = dataset
+        y, X_raw, W_raw, a, W = _data_problem(ds, seed, width, loss)
+        to_original = ds.to_original
+    grad_raw_ref, grad_a_ref = autograd.grad(_bn_layer_loss, (0, 1))(
+        W_raw, a, X_raw, y, act.function, lo.function)
+    # the reference gradient on the data set's own features (chain rule of W_raw -> W_raw B)
+    grad_w_ref = grad_raw_ref if ds.basis is None else grad_raw_ref @ ds.basis
     bn = bn_loss_and_gradients(ds.X, y, W, a, ds.cov, act, lo)
     U = normalize_to_manifold(W, ds.cov)
     vanilla = vanilla_loss_and_gradients(ds.X, y, U, a, act, lo)
@@ -143,8 +190,8 @@ def check_theorem2(seed: int = 0, *, n_samples: int = 256, dim: int = 5, width: 
     riemannian = -geometry.riemannian_gradient(U, vanilla.grad_w, ds.cov,
                                                radius=np.linalg.norm(W, axis=1))
     velocity_gap = _relative(induced, riemannian)
-    bn_gap = max(_relative(bn.grad_w, grad_w_ref), _relative(bn.grad_a, grad_a_ref),
-                 _relative(vanilla.grad_a, grad_a_ref))
+    bn_gap = max(_relative(to_original(bn.grad_w), grad_raw_ref),
+                 _relative(bn.grad_a, grad_a_ref), _relative(vanilla.grad_a, grad_a_ref))
     measured = max(velocity_gap, bn_gap)
     return make_claim(
         "thm2_gradient_equivalence",
@@ -154,13 +201,17 @@ def check_theorem2(seed: int = 0, *, n_samples: int = 256, dim: int = 5, width: 
         criterion="|measured - predicted| <= tolerance",
         details={"velocity_vs_riemannian_gradient": velocity_gap,
          "closed_form_bn_gradient_vs_autograd_bn_layer": bn_gap,
-         "n_samples": n_samples, "dim": dim, "width": width, "activation": activation,
+         "n_samples": int(ds.X.shape[0]), "dim": ds.dim, "width": width,
+         "activation": activation, "data": "synthetic" if dataset is None else "dataset",
          "loss": loss, "radius_range": [float(np.linalg.norm(W, axis=1).min()),
                                         float(np.linalg.norm(W, axis=1).max())]})
 
 
-def run_checks(seed: int = 0, tolerance: float = DEFAULT_TOLERANCE) -> list[dict[str, Any]]:
+def run_checks(seed: int = 0, tolerance: float = DEFAULT_TOLERANCE,
+               dataset: Dataset | None = None) -> list[dict[str, Any]]:
     """Proposition 1 and Theorem 2 (every activation, both losses) at one seed.
+
+    On random synthetic data, or on ``dataset`` (its covariance and its samples).
 
     Examples
     --------
@@ -171,8 +222,9 @@ def run_checks(seed: int = 0, tolerance: float = DEFAULT_TOLERANCE) -> list[dict
 
     seed = check_seed(seed)
     tolerance = check_positive_scalar(tolerance, "tolerance")
-    claims = [check_proposition1(seed, tolerance=tolerance)]
+    claims = [check_proposition1(seed, tolerance=tolerance, dataset=dataset)]
     for act in ACTIVATIONS:
         for lo in LOSSES:
-            claims.append(check_theorem2(seed, activation=act, loss=lo, tolerance=tolerance))
+            claims.append(check_theorem2(seed, activation=act, loss=lo, tolerance=tolerance,
+                                         dataset=dataset))
     return claims

@@ -75,7 +75,7 @@ from bngeom._io import LockedError, atomic_write, exclusive, jsonable
 from bngeom._validation import check_seed
 from bngeom.experiments.claims import make_claim
 from bngeom.geometry.charts import normalize_to_manifold
-from bngeom.nn.data import make_teacher_dataset
+from bngeom.nn.data import Dataset, make_teacher_dataset
 from bngeom.nn.model import bn_forward, bn_loss_and_gradients
 
 __all__ = [
@@ -89,7 +89,11 @@ __all__ = [
     "check_norm_invariance",
     "theorem4_claim",
     "theorem5_claim",
+    "DATA_CLAIM_IDS",
+    "DATA_SKIPPED",
     "add_arguments",
+    "add_data_arguments",
+    "dataset_from_args",
     "run",
     "run_from_args",
     "write_report",
@@ -125,19 +129,37 @@ DEFAULT_OUT = "bngeom-out"
 # the two claims that no other module measures
 
 
-def _problem(seed: int, quick: bool):
+def _problem(seed: int, quick: bool, dataset: Dataset | None = None):
     rng = np.random.default_rng(seed)
     n, d, m = (128, 3, 8) if quick else (256, 4, 16)
-    ds = make_teacher_dataset(n, np.geomspace(3.0, 0.3, d), teacher_width=3, rng=rng,
-                              rotate=True)
+    if dataset is None:
+        ds = make_teacher_dataset(n, np.geomspace(3.0, 0.3, d), teacher_width=3, rng=rng,
+                                  rotate=True)
+    elif isinstance(dataset, Dataset):
+        ds, d = dataset, dataset.dim
+    else:
+        raise TypeError(f"dataset must be a bngeom.Dataset, got {type(dataset).__name__}")
     # Radii spread over a decade each way: every statement must hold at any radius.
     W0 = rng.standard_normal((m, d)) * np.exp(rng.uniform(-1.0, 1.0, (m, 1)))
     a0 = rng.standard_normal(m)
     return ds, W0, a0
 
 
+def _horizon(quick: bool, dataset: Dataset | None) -> float:
+    """Flow horizon of the energy and norm claims: shorter on your own data.
+
+    Real covariances are far more anisotropic than the synthetic one, and a BN neuron
+    pointing along a direction of variance lambda moves at speed ~ lambda^(-1/2)
+    (Section 4.1), so the flow is stiff; the identities hold at every time.
+    """
+    if dataset is None:
+        return 2.0 if quick else 4.0
+    return 0.25 if quick else 0.5
+
+
 def check_energy_identity(seed: int = 0, *, quick: bool = False,
-                          tolerance: float = ENERGY_TOLERANCE) -> dict[str, Any]:
+                          tolerance: float = ENERGY_TOLERANCE,
+                          dataset: Dataset | None = None) -> dict[str, Any]:
     r"""The energy identity :math:`dL/dt = -\int\|\tilde V\|_g^2\,d\tilde\rho` (MATH §6).
 
     Integrates the Riemannian gradient flow on :math:`(M, g)` (eq. 7, radii spread
@@ -147,7 +169,8 @@ def check_energy_identity(seed: int = 0, *, quick: bool = False,
     (:meth:`bngeom.trajectory.Trajectory.energy_identity_error`). ``measured`` is the
     larger relative error of the two runs; the details also give the gap between
     the BN trajectory mapped by :math:`\varphi` and the Riemannian one (Theorem 2
-    along a whole trajectory).
+    along a whole trajectory). On synthetic teacher data, or on ``dataset`` (your own
+    :class:`bngeom.Dataset`).
 
     Examples
     --------
@@ -156,8 +179,8 @@ def check_energy_identity(seed: int = 0, *, quick: bool = False,
     """
     from bngeom.dynamics.flows import simulate
 
-    ds, W0, a0 = _problem(seed, quick)
-    t_end = 2.0 if quick else 4.0
+    ds, W0, a0 = _problem(seed, quick, dataset)
+    t_end = _horizon(quick, dataset)
     radius = np.linalg.norm(W0, axis=1)
     # Small neurons move fast (speed 1/r^2): records spaced geometrically from t = 1e-3
     # resolve the initial transient, where dL/dt is measured from loss values alone.
@@ -185,7 +208,8 @@ def check_energy_identity(seed: int = 0, *, quick: bool = False,
 
 def check_norm_invariance(seed: int = 0, *, quick: bool = False,
                           tolerance: float = NORM_TOLERANCE,
-                          learning_rate: float = 0.5) -> dict[str, Any]:
+                          learning_rate: float = 0.5,
+                          dataset: Dataset | None = None) -> dict[str, Any]:
     r"""A neuron's norm never changes the BN function and is conserved by the flow (MATH §2).
 
     Measures, as relative errors: (1) :math:`f(x; \{c_kw_k\}) = f(x; \{w_k\})` for
@@ -193,6 +217,7 @@ def check_norm_invariance(seed: int = 0, *, quick: bool = False,
     (3) a gradient-descent step to :math:`w_k'` gives
     :math:`\|w_k'\|^2 = \|w_k\|^2 + \eta^2\|\nabla_{w_k}L\|^2`; (4) the radii stay constant
     along the BN gradient flow (:func:`bngeom.dynamics.simulate`). ``measured`` is the largest.
+    On synthetic teacher data, or on ``dataset`` (your own :class:`bngeom.Dataset`).
 
     Examples
     --------
@@ -201,7 +226,7 @@ def check_norm_invariance(seed: int = 0, *, quick: bool = False,
     """
     from bngeom.dynamics.flows import simulate
 
-    ds, W0, a0 = _problem(seed, quick)
+    ds, W0, a0 = _problem(seed, quick, dataset)
     rng = np.random.default_rng([seed, 1])
     scales = np.exp(rng.uniform(-3.0, 3.0, W0.shape[0]) * np.log(10.0))
     f0 = bn_forward(ds.X, W0, a0, ds.cov)
@@ -216,7 +241,7 @@ def check_norm_invariance(seed: int = 0, *, quick: bool = False,
     norm1_sq = np.sum(W1**2, axis=1)
     predicted_sq = np.sum(W0**2, axis=1) + learning_rate**2 * np.sum(grad**2, axis=1)
     growth_error = float(np.max(np.abs(norm1_sq - predicted_sq) / norm1_sq))
-    traj = simulate(ds, W0, a0, t_end=2.0 if quick else 4.0, n_records=11)
+    traj = simulate(ds, W0, a0, t_end=_horizon(quick, dataset), n_records=11)
     drift = float(np.max(np.abs(traj.radius / traj.radius[0] - 1.0)))
     measured = max(function_gap, orthogonality, growth_error, drift)
     return make_claim(
@@ -475,6 +500,81 @@ _TASKS = (
 
 
 # ---------------------------------------------------------------------------
+# your own data (issue 13): the claims defined for arbitrary data
+
+
+#: Claims that need the paper's synthetic teacher, skipped with ``--data``, and why.
+DATA_SKIPPED = {
+    "thm4_width_convergence":
+        "Theorem 4 (width-m particle flows approach the mean-field limit) is measured "
+        "against a wide reference run from the preset's synthetic teacher, initial law and "
+        "time scale; on other data that preset has no reference, so it is not run",
+    "thm5_global_convergence":
+        "Theorem 5 (global convergence) assumes a realizable target (y is exactly a BN "
+        "network's output) and the separation condition; your targets are not realizable "
+        "in general, so its loss-to-zero prediction does not apply",
+}
+#: The claims ``bngeom reproduce --data`` measures on your own data, in order.
+DATA_CLAIM_IDS = tuple(c for c in CLAIM_IDS if c not in DATA_SKIPPED)
+
+
+def _data_tasks(ds: Dataset) -> tuple[_Task, ...]:
+    """The claims of :data:`DATA_CLAIM_IDS` on ``ds``: its samples, targets and covariance."""
+    def checks_task(function: str):
+        def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
+            from bngeom.experiments import checks
+
+            return getattr(checks, function)(seed=seed, dataset=ds), []
+        return compute
+
+    def local_task(function: Callable[..., dict]):
+        def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
+            return function(seed=seed, quick=quick, dataset=ds), []
+        return compute
+
+    def section4_task(kind: str):
+        def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
+            from bngeom.experiments import section4 as s4
+
+            if kind == "anisotropy":
+                result = s4.data_anisotropy_run(ds, quick=quick, seed=seed, progress=progress)
+                s4.plot_data_anisotropy(result, out / "figure1_anisotropy.png")
+                return s4.data_anisotropy_claim(result), ["figure1_anisotropy.png"]
+            experiment, claim, plot, name = {
+                "magnitude": (s4.magnitude_experiment, s4.magnitude_claim, s4.plot_magnitude,
+                              "figure2_magnitude.png"),
+                "first_step": (s4.first_step_experiment, s4.first_step_claim,
+                               s4.plot_first_step, "figure3_first_step.png")}[kind]
+            result = experiment(quick=quick, seed=seed, progress=progress, dataset=ds)
+            plot(result, out / name)
+            return claim(result), [name]
+        return compute
+
+    return (
+        _Task("prop1_positive_definite", "Proposition 1", checks_task("check_proposition1")),
+        _Task("thm2_gradient_equivalence", "Theorem 2", checks_task("check_theorem2")),
+        _Task("energy_identity", "energy identity", local_task(check_energy_identity)),
+        _Task("norm_invariance", "norm invariance", local_task(check_norm_invariance)),
+        _Task("sec4_1_anisotropic_speed", "Figure 1 (4.1)", section4_task("anisotropy")),
+        _Task("sec4_2_speed_ratio", "Figure 2 (4.2)", section4_task("magnitude")),
+        _Task("sec4_3_first_step", "Figure 3 (4.3)", section4_task("first_step")),
+    )
+
+
+def _data_summary(ds: Dataset, label: str | None) -> dict[str, Any]:
+    """What the report says about your data (and the fingerprint ``--resume`` compares)."""
+    import hashlib
+
+    digest = hashlib.sha256(np.ascontiguousarray(ds.X).tobytes()
+                            + np.ascontiguousarray(ds.y).tobytes()).hexdigest()[:16]
+    eig = np.linalg.eigvalsh(ds.cov)
+    return {"source": label or "a bngeom.Dataset", "n_samples": int(ds.X.shape[0]),
+            "n_features": ds.original_dim, "dim": ds.dim, "projected": ds.basis is not None,
+            "condition_number": float(eig[-1] / eig[0]), "sha256": digest,
+            "feature_names": None if ds.feature_names is None else list(ds.feature_names)}
+
+
+# ---------------------------------------------------------------------------
 # the report
 
 
@@ -507,6 +607,7 @@ def _markdown(report: dict[str, Any]) -> str:
         f"{report['elapsed_seconds']:.1f} s wall time",
         f"- started {report['started']}, Python {report['python']}, "
         f"numpy {report['numpy']}, {report['platform']}",
+        *_data_lines(report.get("data")),
         "",
         "| claim | result | measured | predicted | tolerance | what was measured |",
         "|---|---|---|---|---|---|",
@@ -516,6 +617,10 @@ def _markdown(report: dict[str, Any]) -> str:
         lines.append(f"| `{c['id']}` | {'pass' if c['passed'] else '**FAIL**'} | "
                      f"{_fmt(c['measured'])} | {_fmt(c['predicted'])} | "
                      f"{_fmt(c['tolerance'])} | {desc} |")
+    skipped = report.get("skipped") or []
+    if skipped:
+        lines += ["", "## Skipped on your own data", ""]
+        lines += [f"- `{c['id']}`: {c['reason']}" for c in skipped]
     missing = [cid for cid in report["expected_claims"] if cid not in {c["id"] for c in claims}]
     if missing:
         lines += ["", "Not yet measured: " + ", ".join(f"`{m}`" for m in missing)]
@@ -529,6 +634,16 @@ def _markdown(report: dict[str, Any]) -> str:
             lines += [f"![{fig}]({fig})", ""]
     lines += ["", "Each claim's criterion and details are in `report.json`.", ""]
     return "\n".join(lines)
+
+
+def _data_lines(data: dict[str, Any] | None) -> list[str]:
+    if not data:
+        return ["- data: the embedded synthetic teacher data (nothing downloaded)"]
+    shape = (f"projected onto the {data['dim']}-dimensional range of its covariance"
+             if data["projected"] else "its own covariance")
+    return [f"- data: {data['source']}: {data['n_samples']} samples, {data['n_features']} "
+            f"features, {shape} (condition number {data['condition_number']:.3g}; "
+            f"sha256 {data['sha256']})"]
 
 
 def write_report(out: str | os.PathLike, report: dict[str, Any]) -> tuple[Path, Path]:
@@ -591,6 +706,13 @@ def _sha256(path: Path) -> str | None:
 _CLAIM_FIELDS = frozenset({"id", "description", "measured", "predicted", "tolerance", "passed"})
 
 
+def _checked_dataset(dataset: Any) -> Dataset:
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a bngeom.Dataset (bngeom.load_dataset or "
+                        f"bngeom.Dataset.from_arrays), got {type(dataset).__name__}")
+    return dataset
+
+
 def _checked_arguments(out: str | os.PathLike, seed: Any, n_jobs: Any,
                        only: Sequence[str] | None) -> tuple[Path, int, list[str]]:
     """``run``'s arguments checked before any work: ``(out, seed, claim ids)``."""
@@ -638,7 +760,8 @@ def _prepare_out(out: Path) -> None:
 
 def run(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int = 0,
         n_jobs: int | None = None, progress: bool = True, resume: bool = False,
-        only: Sequence[str] | None = None, wait: bool = False) -> dict[str, Any]:
+        only: Sequence[str] | None = None, wait: bool = False,
+        dataset: Dataset | None = None, data_label: str | None = None) -> dict[str, Any]:
     """Run the claims, write figures and reports into ``out``, return the report.
 
     Parameters
@@ -662,6 +785,12 @@ def run(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int 
         Run only these claim ids (default: all of :data:`CLAIM_IDS`).
     wait : bool
         If another run holds ``out``, wait for it to finish (default: refuse at once).
+    dataset : Dataset, optional
+        Your own data (:func:`bngeom.load_dataset`): the claims of :data:`DATA_CLAIM_IDS`
+        run on its samples, targets and covariance; those of :data:`DATA_SKIPPED` are
+        listed in the report's ``skipped`` with the reason.
+    data_label : str, optional
+        How the data was given (a file name), for the report.
 
     Returns
     -------
@@ -674,21 +803,30 @@ def run(out: str | os.PathLike = DEFAULT_OUT, *, quick: bool = False, seed: int 
         If another run is writing into ``out`` and ``wait`` is false.
     """
     out, seed, wanted = _checked_arguments(out, seed, n_jobs, only)
+    data = None if dataset is None else _data_summary(_checked_dataset(dataset), data_label)
+    skipped = [] if dataset is None else [{"id": c, "reason": DATA_SKIPPED[c]}
+                                          for c in wanted if c in DATA_SKIPPED]
+    wanted = [c for c in wanted if dataset is None or c not in DATA_SKIPPED]
     _prepare_out(out)
     with exclusive(out, what="output directory", wait=bool(wait),
                    hint="wait for it (--wait) or choose another --out"):
-        return _run_locked(out, bool(quick), seed, n_jobs, progress, bool(resume), wanted)
+        return _run_locked(out, bool(quick), seed, n_jobs, progress, bool(resume), wanted,
+                           dataset, data, skipped)
 
 
 def _run_locked(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool,
-                resume: bool, wanted: list[str]) -> dict[str, Any]:
+                resume: bool, wanted: list[str], dataset: Dataset | None,
+                data: dict[str, Any] | None, skipped: list[dict]) -> dict[str, Any]:
     """The body of :func:`run`, while it holds the lock on ``out``."""
-    settings = {"seed": seed, "quick": bool(quick), "bngeom_version": __version__}
+    settings = {"seed": seed, "quick": bool(quick), "bngeom_version": __version__,
+                "data_sha256": None if data is None else data["sha256"]}
     previous = _previous_claims(out, settings) if resume else {}
     start = time.perf_counter()
     report: dict[str, Any] = {
         **settings, "run_id": uuid.uuid4().hex,
-        "command": "bngeom reproduce" + (" --quick" if quick else "") + f" --seed {seed}",
+        "command": "bngeom reproduce" + (" --quick" if quick else "") + f" --seed {seed}"
+                   + ("" if data is None else f" (data: {data['source']})"),
+        "data": data, "skipped": skipped,
         "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(), "numpy": np.__version__,
         "platform": platform.platform(), "expected_claims": wanted,
@@ -696,7 +834,7 @@ def _run_locked(out: Path, quick: bool, seed: int, n_jobs: int | None, progress:
         "claims": [], "figures": [], "claim_figures": {}, "figure_sha256": {}, "timings": {},
     }
     write_report(out, report)
-    tasks = [t for t in _TASKS if t.id in wanted]
+    tasks = [t for t in (_TASKS if dataset is None else _data_tasks(dataset)) if t.id in wanted]
     bar = tqdm(tasks, desc="bngeom reproduce", unit="claim", disable=not progress)
     for task in bar:
         bar.set_postfix_str(task.label)
@@ -768,7 +906,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "(default: refuse at once)")
     parser.add_argument("--no-progress", action="store_false", dest="progress",
                         help="hide the progress bars")
+    add_data_arguments(parser)
     return parser
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Declare ``--data``, ``--target`` and ``--singular`` (``bngeom check`` and ``reproduce``).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> args = add_data_arguments(argparse.ArgumentParser()).parse_args(
+    ...     ["--data", "my.csv", "--target", "price"])
+    >>> args.data, args.target, args.singular
+    (['my.csv'], 'price', 'raise')
+    """
+    parser.add_argument("--data", nargs="+", default=None, metavar="FILE",
+                        help="your own data instead of the synthetic default: a .csv/.tsv "
+                             "(numbers; optional header), an .npz with arrays X and y, two "
+                             ".npy files X.npy y.npy, or a directory holding them "
+                             "(bngeom.load_dataset)")
+    parser.add_argument("--target", default=None, metavar="COL",
+                        help="CSV: the target column, by header name or 0-based index "
+                             "(default: the last column); NPZ: the target array (default y)")
+    parser.add_argument("--singular", choices=("raise", "project"), default="raise",
+                        help="a singular covariance (constant or collinear features): stop "
+                             "and name them (raise, the default) or restrict the geometry "
+                             "to the range of the covariance, exactly (project; MATH §9)")
+    return parser
+
+
+def dataset_from_args(args: argparse.Namespace) -> tuple[Dataset | None, str | None]:
+    """The :class:`Dataset` of ``--data`` (None without it) and its label for reports.
+
+    Raises ``ValueError`` / ``TypeError`` naming the file when it cannot be used.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> dataset_from_args(argparse.Namespace(data=None, target=None, singular="raise"))
+    (None, None)
+    """
+    paths = getattr(args, "data", None)
+    if not paths:
+        return None, None
+    from bngeom.nn.datasets import load_dataset
+
+    if len(paths) > 2:
+        raise ValueError(f"--data takes one file, a directory, or two .npy files (X, y), got "
+                         f"{len(paths)} paths")
+    source = paths[0] if len(paths) == 1 else paths
+    target = getattr(args, "target", None)
+    try:
+        dataset = load_dataset(source, target=target,
+                               singular=getattr(args, "singular", "raise"))
+    except ValueError as exc:
+        if "singular='project'" not in str(exc):
+            raise
+        raise ValueError(f"{exc}; on the command line: --singular project") from None
+    label = " ".join(paths) + ("" if target is None else f" (target {target})")
+    return dataset, label
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -781,6 +978,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     try:
         out, _, _ = _checked_arguments(args.out, args.seed, getattr(args, "n_jobs", None),
                                        getattr(args, "only", None))
+        dataset, label = dataset_from_args(args)
         _prepare_out(out)
     except (ValueError, TypeError) as exc:
         print(f"bngeom reproduce: error: {exc}", file=sys.stderr)
@@ -790,7 +988,7 @@ def run_from_args(args: argparse.Namespace) -> int:
                      n_jobs=getattr(args, "n_jobs", None),
                      progress=getattr(args, "progress", True),
                      resume=getattr(args, "resume", False), only=getattr(args, "only", None),
-                     wait=getattr(args, "wait", False))
+                     wait=getattr(args, "wait", False), dataset=dataset, data_label=label)
     except LockedError as exc:
         print(f"bngeom reproduce: error: {exc}", file=sys.stderr)
         return 2
@@ -802,4 +1000,6 @@ def run_from_args(args: argparse.Namespace) -> int:
     for c in report["claims"]:
         if not c["passed"]:
             print(f"FAILED: {c['id']}: {c['description']}")
+    for c in report.get("skipped", []):
+        print(f"skipped: {c['id']}: {c['reason']}")
     return 0 if report["all_passed"] else 1

@@ -53,7 +53,14 @@ from bngeom._validation import (
 from bngeom.experiments._presets import resolve_preset
 from bngeom.experiments.claims import make_claim
 from bngeom.geometry.charts import covariance_norm, neuron_radii, normalize_to_manifold
-from bngeom.nn.data import anisotropic_gaussian, make_teacher_dataset, teacher_targets
+from bngeom.nn.data import (
+    Dataset,
+    anisotropic_gaussian,
+    center,
+    covariance,
+    make_teacher_dataset,
+    teacher_targets,
+)
 from bngeom.nn.functions import get_activation
 from bngeom.nn.model import bn_loss_and_gradients, vanilla_loss_and_gradients
 
@@ -65,6 +72,10 @@ __all__ = [
     "anisotropy_experiment",
     "anisotropy_claim",
     "plot_anisotropy",
+    "DATA_ANGLE_DEG",
+    "data_anisotropy_run",
+    "data_anisotropy_claim",
+    "plot_data_anisotropy",
     "magnitude_experiment",
     "magnitude_claim",
     "plot_magnitude",
@@ -77,9 +88,17 @@ __all__ = [
 IDENTITY_TOLERANCE = 1e-9
 
 
-def _angle_to(W: NDArray, direction: NDArray) -> NDArray:
-    """Angle in degrees between each row of ``W`` and the unit vector ``direction``."""
-    cos = (W @ direction) / np.linalg.norm(W, axis=-1)
+def _angle_to(W: NDArray, direction: NDArray, cov: NDArray | None = None) -> NDArray:
+    """Angle in degrees between each row of ``W`` and the unit vector ``direction``.
+
+    With ``cov``, the angle of the Sigma inner product: the angle whose cosine is the
+    correlation of the pre-activations :math:`w^\top x` and ``direction``:math:`^\top x`.
+    """
+    if cov is None:
+        cos = (W @ direction) / np.linalg.norm(W, axis=-1)
+    else:
+        cos = (W @ (cov @ direction)) / (covariance_norm(W, cov)
+                                         * covariance_norm(direction, cov))
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
@@ -145,8 +164,15 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
 
     Parameters
     ----------
-    spectrum : array_like, shape (d,)
-        Covariance eigenvalues, the first one the largest (d >= 2).
+    spectrum : array_like, shape (d,) or (N, d)
+        Covariance eigenvalues, the first one the largest (d >= 2); or your own data,
+        ``N`` samples of dimension ``d`` (a 2-D array): then ``n_samples`` of its rows (all
+        if fewer), centred, in the principal axes of their covariance (largest first, so
+        :math:`e_1` is the most significant direction) and rescaled to unit variance along
+        it, with their own spectrum. Angles are then measured in the :math:`\Sigma` inner
+        product (the angle whose cosine is the correlation of the neuron's and the
+        teacher's pre-activations): on strongly anisotropic data the Euclidean angle is
+        dominated by directions the network hardly sees.
     n_neurons : int
         Number of neurons (students).
     n_samples : int
@@ -187,6 +213,9 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     >>> bool(res["angles_bn"][-1].max() < res["angles_bn"][0].max())
     True
     """
+    data = None
+    if np.ndim(spectrum) == 2:
+        data, spectrum = _principal_axes(spectrum, n_samples, seed)
     spec = _check_spectrum(spectrum)
     m = check_positive_int(n_neurons, "n_neurons")
     n = check_positive_int(n_samples, "n_samples")
@@ -201,12 +230,17 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     gen = as_generator(seed)
     d = spec.shape[0]
     spec = spec / spec[0]
-    X, cov = anisotropic_gaussian(n, spec, gen)
+    if data is None:
+        X, cov = anisotropic_gaussian(n, spec, gen)
+    else:
+        X = data / np.sqrt(spectrum[0])
+        n, cov = X.shape[0], covariance(X, centered=True)
     e1 = np.zeros(d)
     e1[0] = 1.0
     y = teacher_targets(X, e1[None, :], np.ones(1), cov, act)
     W0 = _initial_directions(d, m, gen)
-    students = _train_students((X, y, cov, act), W0, e1, h, n_steps, progress)
+    students = _train_students((X, y, cov, act), W0, e1, h, n_steps, progress,
+                               None if data is None else cov)
     times = h * np.arange(n_steps + 1)
     frac_bn = np.mean(students.angles_bn <= angle, axis=1)
     frac_v = np.mean(students.angles_vanilla <= angle, axis=1)
@@ -216,7 +250,8 @@ def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int =
     return {
         "dim": d, "spectrum": spec.tolist(), "n_neurons": m, "n_samples": n,
         "learning_rate": h, "t_end": float(times[-1]), "fraction": frac, "angle_deg": angle,
-        "activation": act.name,
+        "activation": act.name, "sigma_angle": data is not None,
+        "data": "gaussian" if data is None else "given",
         "times": times, "angles_bn": students.angles_bn,
         "angles_vanilla": students.angles_vanilla,
         "fraction_bn": frac_bn, "fraction_vanilla": frac_v,
@@ -267,9 +302,10 @@ class _Students:
 
 
 def _train_students(problem: tuple, W0: NDArray, e1: NDArray, h: float, n_steps: int,
-                    progress: bool) -> _Students:
+                    progress: bool, angle_cov: NDArray | None) -> _Students:
     """GD of every neuron as its own width-one student (output weight 1), BN (eq. 21) from
-    ``W0`` and vanilla (eq. 22) from ``phi(W0)``: the same initial functions."""
+    ``W0`` and vanilla (eq. 22) from ``phi(W0)``: the same initial functions. Angles to
+    ``e1`` in the ``angle_cov`` inner product (Euclidean if None)."""
     X, y, cov, act = problem
     m = W0.shape[0]
     W, U, one = W0.copy(), normalize_to_manifold(W0, cov), np.ones(1)
@@ -277,7 +313,8 @@ def _train_students(problem: tuple, W0: NDArray, e1: NDArray, h: float, n_steps:
     loss_bn, loss_v, speed_bn, speed_v = (np.empty(m) for _ in range(4))
     for step in tqdm(range(n_steps + 1), desc=f"4.1 anisotropy d={W0.shape[1]}",
                      disable=not progress, leave=False):
-        angles_bn[step], angles_v[step] = _angle_to(W, e1), _angle_to(U, e1)
+        angles_bn[step] = _angle_to(W, e1, angle_cov)
+        angles_v[step] = _angle_to(U, e1, angle_cov)
         if step == n_steps:
             break
         for k in range(m):
@@ -296,6 +333,29 @@ def _first_time(times: NDArray, fractions: NDArray, fraction: float) -> float | 
     """The first time at which ``fractions`` reaches ``fraction`` (None if never)."""
     ok = np.flatnonzero(fractions >= fraction - 1e-12)
     return float(times[ok[0]]) if ok.size else None
+
+
+def _principal_axes(data: ArrayLike, n_samples: int, seed: Any) -> tuple[NDArray, NDArray]:
+    """Up to ``n_samples`` rows of ``data``, centred, in their principal axes; their spectrum.
+
+    A subsample (fixed by ``seed``) whose covariance is singular although that of all
+    of ``data`` is not (a rare feature that no sampled row has) is replaced by all rows.
+    """
+    full = as_float_array(data, "data", min_ndim=2, max_ndim=2)
+    n = check_positive_int(n_samples, "n_samples")
+    X = full
+    if full.shape[0] > n:
+        pick = np.random.default_rng(as_generator(seed).integers(2**63 - 1)).choice(
+            full.shape[0], n, replace=False)
+        X = full[np.sort(pick)]
+    try:
+        cov = covariance(X)
+    except ValueError:
+        if X is full:
+            raise
+        X, cov = full, covariance(full)
+    eig, vec = np.linalg.eigh(cov)
+    return center(X) @ vec[:, ::-1], eig[::-1].copy()
 
 
 #: Sizes of :func:`anisotropy_experiment` (the student settings go to :func:`anisotropy_run`).
@@ -456,6 +516,110 @@ def plot_anisotropy(result: dict[str, Any], path: str | os.PathLike) -> Path:
     return _save(fig, path)
 
 
+#: Gathering angle (degrees, Sigma inner product) of :func:`data_anisotropy_claim` runs.
+DATA_ANGLE_DEG = 5.0
+
+
+def data_anisotropy_run(dataset: Dataset, *, quick: bool = False, seed: int = 0,
+                        progress: bool = False, t_end: float | None = None) -> dict[str, Any]:
+    r"""Section 4.1 on your own data: :func:`anisotropy_run` on its own samples and Sigma.
+
+    The teacher is one BN neuron along the data's first principal axis; BN and vanilla
+    students start from the same random directions; angles are measured in the
+    :math:`\Sigma` inner product and a neuron has gathered within
+    :data:`DATA_ANGLE_DEG` degrees (90% of them for the criterion). 12 neurons on up to
+    256 samples for ``t_end = 100`` (6 on 128 for ``t_end = 50`` with ``quick``).
+
+    Examples
+    --------
+    >>> from bngeom.nn.data import make_teacher_dataset
+    >>> ds = make_teacher_dataset(64, [4.0, 1.0, 0.01], rng=0)
+    >>> run = data_anisotropy_run(ds, quick=True, t_end=5.0)
+    >>> run["angles_bn"].shape
+    (26, 6)
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a bngeom.Dataset, got {type(dataset).__name__}")
+    if dataset.dim < 2:
+        raise ValueError(f"Section 4.1 needs at least 2 features, the data set has "
+                         f"{dataset.dim}")
+    if t_end is None:
+        t_end = 50.0 if quick else 100.0
+    return anisotropy_run(dataset.X, angle_deg=DATA_ANGLE_DEG,
+                          n_neurons=6 if quick else 12, n_samples=128 if quick else 256,
+                          t_end=t_end, seed=check_seed(seed), progress=progress)
+
+
+def data_anisotropy_claim(run: dict[str, Any]) -> dict[str, Any]:
+    """The ``sec4_1_anisotropic_speed`` claim on your own data (:func:`data_anisotropy_run`).
+
+    Passes when the BN students gather (90% within :data:`DATA_ANGLE_DEG` degrees of the
+    first principal axis, Sigma angle) strictly sooner than the vanilla students; when
+    the vanilla students never gather, ``measured`` is the lower bound ``t_end / t_BN``.
+    If the students start gathered already (one direction dominates Sigma), the effect
+    cannot be measured and the claim fails saying so.
+
+    Examples
+    --------
+    >>> run = {"speedup": 3.0, "t_gather_bn": 1.0, "t_gather_vanilla": 3.0,
+    ...        "speedup_is_lower_bound": False, "fraction_bn": [0.0], "fraction": 0.9,
+    ...        "angle_deg": 2.0, "dim": 4, "spectrum": [1.0, 0.1], "t_end": 10.0,
+    ...        "n_neurons": 6, "n_samples": 64}
+    >>> data_anisotropy_claim(run)["passed"]
+    True
+    """
+    speedup, at_start = run["speedup"], run["fraction_bn"][0] >= run["fraction"]
+    passed = bool(speedup is not None and speedup > 1.0 and not at_start)
+    bound = " (a lower bound: the vanilla students never gathered)" if run[
+        "speedup_is_lower_bound"] else ""
+    return make_claim(
+        "sec4_1_anisotropic_speed",
+        f"Section 4.1 on the data's own covariance (d = {run['dim']}, condition number "
+        f"{run['spectrum'][0] / run['spectrum'][-1]:.3g}): BN students reach the first "
+        f"principal axis sooner than vanilla students from the same directions (time until "
+        f"{run['fraction']:.0%} lie within {run['angle_deg']:g} degrees, Sigma angle; "
+        f"measured = t_vanilla / t_BN{bound})"
+        + ("; NOT MEASURABLE: the students start gathered" if at_start else ""),
+        speedup, 1.0, 0.0, passed=passed,
+        criterion="measured > predicted (BN strictly faster)",
+        details={k: run[k] for k in ("dim", "n_neurons", "n_samples", "t_end", "t_gather_bn",
+                             "t_gather_vanilla", "speedup_is_lower_bound", "angle_deg")})
+
+
+def plot_data_anisotropy(run: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Section 4.1 on your own data: Sigma angles over time with and without BN, and the spectrum.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from bngeom.nn.data import make_teacher_dataset
+    >>> run = data_anisotropy_run(make_teacher_dataset(64, [4.0, 1.0], rng=0), quick=True,
+    ...                           t_end=2.0)
+    >>> plot_data_anisotropy(run, pathlib.Path(tempfile.mkdtemp()) / "f.png").exists()
+    True
+    """
+    fig, (ax_bn, ax_v, ax_fr, ax_sp) = _figure(2, 2)
+    t, ang = run["times"], run["angle_deg"]
+    for ax, key, name, color in ((ax_bn, "angles_bn", "with BN", "C0"),
+                                 (ax_v, "angles_vanilla", "without BN", "C1")):
+        ax.semilogy(t, np.maximum(run[key], 1e-3), color=color, lw=1.0, alpha=0.85)
+        ax.axhline(ang, color="k", ls=":", lw=1)
+        ax.set_title(f"{name}: Sigma angle to the first principal axis", fontsize=9)
+        ax.set_xlabel("time (steps x learning rate)")
+        ax.set_ylabel("angle (deg)")
+    ax_fr.plot(t, run["fraction_bn"], color="C0", label="BN")
+    ax_fr.plot(t, run["fraction_vanilla"], color="C1", label="vanilla")
+    bound = ">= " if run["speedup_is_lower_bound"] else ""
+    ax_fr.set_title(f"fraction within {ang:g} deg; speed-up {bound}{_fmt(run['speedup'])}",
+                    fontsize=9)
+    ax_fr.set_xlabel("time")
+    ax_fr.legend(fontsize=8)
+    ax_sp.semilogy(np.arange(1, run["dim"] + 1), run["spectrum"], "o-", ms=3, color="C2")
+    ax_sp.set_title("covariance spectrum (largest = 1)", fontsize=9)
+    ax_sp.set_xlabel("principal axis")
+    return _save(fig, path)
+
+
 def _signed_initial_angle(run: dict[str, Any]) -> NDArray:
     m = run["n_neurons"]
     return np.degrees(np.linspace(-0.5 * np.pi, 0.5 * np.pi, m + 2)[1:-1])
@@ -491,6 +655,16 @@ def _train_first_layer(ds, W0: NDArray, a: NDArray, learning_rate: float,
     return losses
 
 
+def _own_or_teacher(dataset: Dataset | None, n: int, dim: int,
+                    gen: np.random.Generator) -> Dataset:
+    """The given data set, or Section 4's teacher data set (anisotropic, spectrum 2 to 0.5)."""
+    if dataset is None:
+        return make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a bngeom.Dataset, got {type(dataset).__name__}")
+    return dataset
+
+
 #: Sizes of :func:`magnitude_experiment`.
 MAGNITUDE_PRESETS: dict[str, dict[str, Any]] = {
     "quick": {"c_values": np.geomspace(0.1, 10.0, 7), "radii": np.geomspace(0.1, 10.0, 9),
@@ -512,7 +686,8 @@ def _positive_values(values: ArrayLike, name: str) -> NDArray:
 
 
 def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
-                         size: str | None = None, **overrides: Any) -> dict[str, Any]:
+                         size: str | None = None, dataset: Dataset | None = None,
+                         **overrides: Any) -> dict[str, Any]:
     r"""Figure 2: speed against magnitude, with and without BN (Section 4.2).
 
     Three measurements on a teacher data set with anisotropic covariance:
@@ -541,6 +716,9 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
         ``quick`` else ``"full"``).
     seed : int
     progress : bool
+    dataset : Dataset, optional
+        Your own data: the measurements run on its samples, targets and covariance instead
+        of a teacher data set (``dim`` and ``n_samples`` are then the data set's).
     **overrides
         Settings of the preset to change: ``c_values``, ``radii``, ``dim``, ``width``,
         ``n_samples``, ``learning_rate``, ``ensemble_radii``, ``ensemble_learning_rate``,
@@ -576,7 +754,8 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
     eta = check_positive_scalar(c["learning_rate"], "learning_rate")
     eta_ens = check_positive_scalar(c["ensemble_learning_rate"], "ensemble_learning_rate")
     n_ens = check_positive_int(c["ensemble_steps"], "ensemble_steps")
-    ds = make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+    ds = _own_or_teacher(dataset, n, dim, gen)
+    dim, n = ds.dim, ds.X.shape[0]
     cases = _speed_ratios(ds, cs, width, gen, progress)
     steps = _effective_steps(ds, rs, eta, gen)
     ensemble = _radius_ensemble(ds, ens_r, eta_ens, n_ens, width, gen, progress)
@@ -770,7 +949,8 @@ FIRST_STEP_PRESETS: dict[str, dict[str, Any]] = {
 
 
 def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool = False,
-                          size: str | None = None, **overrides: Any) -> dict[str, Any]:
+                          size: str | None = None, dataset: Dataset | None = None,
+                          **overrides: Any) -> dict[str, Any]:
     r"""Figure 3: the norm after one GD step against the initial norm (Section 4.3).
 
     A BN network of ``width`` neurons on a teacher data set is scaled so that every
@@ -789,6 +969,8 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
         ``quick`` else ``"full"``).
     seed : int
     progress : bool
+    dataset : Dataset, optional
+        Your own data: the network trains on it instead of a teacher data set.
     **overrides
         Settings of the preset to change: ``norms``, ``learning_rate``, ``dim``, ``width``,
         ``n_samples``, ``n_steps``, ``trajectory_norms``. ``None`` keeps the preset's value.
@@ -819,7 +1001,8 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     width, n = c["width"], c["n_samples"]  # checked by resolve_preset
     n_steps = check_positive_int(c["n_steps"], "n_steps")
     traj_s = _positive_values(c["trajectory_norms"], "trajectory_norms")
-    ds = make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+    ds = _own_or_teacher(dataset, n, dim, gen)
+    dim, n = ds.dim, ds.X.shape[0]
     dirs = gen.standard_normal((width, dim))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     a = gen.standard_normal(width)

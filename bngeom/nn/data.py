@@ -60,7 +60,8 @@ def covariance(X: ArrayLike, *, centered: bool = False,
                feature_names: Sequence[str] | None = None) -> NDArray:
     r"""The biased covariance :math:`\Sigma = X_c^\top X_c/n` of a data set (MATH §1).
 
-    ``X`` is centred first unless ``centered=True``. Raises ``ValueError`` if
+    ``X`` is centred first unless ``centered=True`` (then ``X`` must be centred:
+    ``ValueError`` otherwise). Raises ``ValueError`` if
     the result is not positive definite (quoting its smallest eigenvalue),
     e.g. with fewer samples than dimensions; the message names the constant and
     the collinear features (by ``feature_names`` when given, else by column index)
@@ -72,7 +73,10 @@ def covariance(X: ArrayLike, *, centered: bool = False,
     [[0.5, 0.0], [0.0, 2.0]]
     """
     X = as_float_array(X, "X", min_ndim=2, max_ndim=2)
+    if centered:  # X^T X / n of uncentred data is not its covariance
+        check_centered(X)
     Xc = X if centered else X - X.mean(axis=0)
+    _check_scale(Xc)
     cov = Xc.T @ Xc / X.shape[0]
     cov = 0.5 * (cov + cov.T)
     try:
@@ -81,6 +85,22 @@ def covariance(X: ArrayLike, *, centered: bool = False,
         names = _feature_names(feature_names, X.shape[1])
         raise ValueError(f"{exc} (X has {X.shape[0]} samples in dimension {X.shape[1]}). "
                          f"{_singular_diagnosis(Xc, names)}") from None
+
+
+#: Centred entries must lie within these magnitudes: their squares then stay normal floats.
+_SCALE_RANGE = (1e-150, 1e150)
+
+
+def _check_scale(Xc: NDArray) -> None:
+    """Refuse features whose squares would overflow or underflow float64 in ``X^T X / n``."""
+    top = np.maximum(np.max(Xc, axis=0), -np.min(Xc, axis=0))
+    bad = np.flatnonzero((top > _SCALE_RANGE[1]) | ((top > 0) & (top < _SCALE_RANGE[0])))
+    if bad.size:
+        raise ValueError(
+            f"X's centred columns {bad[:10].tolist()} reach magnitudes {top[bad[0]]:.3e}, "
+            f"outside [{_SCALE_RANGE[0]:.0e}, {_SCALE_RANGE[1]:.0e}]: their squares over- or "
+            f"underflow float64 in the covariance; rescale the features (e.g. divide each "
+            f"column by its standard deviation: the same BN networks, weights rescaled)")
 
 
 def _feature_names(names: Sequence[str] | None, d: int) -> tuple[str, ...] | None:
@@ -93,7 +113,7 @@ def _feature_names(names: Sequence[str] | None, d: int) -> tuple[str, ...] | Non
     if len(names) != d or not all(isinstance(v, str) for v in names):
         raise ValueError(f"feature_names must be {d} strings (one per column of X), got "
                          f"{len(names)} entries")
-    return names
+    return tuple(str(v) for v in names)  # plain str, also from numpy string arrays
 
 
 def _label(j: int, names: tuple[str, ...] | None) -> str:
@@ -337,6 +357,7 @@ class Dataset:
                    mean: NDArray) -> Dataset:
         """``from_arrays(..., singular="project")``: restrict to the range of Sigma (MATH §9)."""
         n, D = Xc.shape
+        _check_scale(Xc)
         full = Xc.T @ Xc / n
         eig, vec = np.linalg.eigh(0.5 * (full + full.T))
         keep = eig > _rank_floor(eig, D)

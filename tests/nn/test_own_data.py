@@ -126,6 +126,9 @@ def test_dataset_refuses_uncentred_or_misshapen_arrays():
         Dataset.from_arrays(X, y, singular="ridge")
     with pytest.raises(ValueError, match="feature_names must be 4 strings"):
         Dataset.from_arrays(X, y, feature_names=["a", "b"])
+    with pytest.raises(ValueError, match="X must be centred"):
+        covariance(X, centered=True)          # X^T X / n of raw data is no covariance
+    assert np.allclose(covariance(center(X), centered=True), covariance(X), rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------
@@ -231,3 +234,25 @@ def test_digits_project():
         bngeom.Dataset.from_arrays(digits.data, digits.target)
     ds = bngeom.Dataset.from_arrays(digits.data, digits.target, singular="project")
     assert (ds.dim, ds.original_dim) == (61, 64)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_features_whose_squares_over_or_underflow_are_refused(scale):
+    X, y = _raw()
+    for mode in ("raise", "project"):
+        with pytest.raises(ValueError, match="rescale the features"):
+            Dataset.from_arrays(X * scale, y, singular=mode)
+    ds = Dataset.from_arrays(X * 1e100, y)          # large but representable: fine
+    assert np.allclose(ds.cov, covariance(X) * 1e200, rtol=1e-12)
+
+
+def test_dynamics_refuse_zero_one_labels_with_the_logistic_loss():
+    X, y = _raw()
+    ds = Dataset.from_arrays(X, (y > 0).astype(float))
+    W, a = _net(4)
+    for call in (lambda: bngeom.simulate(ds, W, a, t_end=0.1, loss="logistic"),
+                 lambda: bngeom.velocity(ds, W, a, loss="logistic")):
+        with pytest.raises(ValueError, match=r"dataset.y must hold labels -1 or \+1"):
+            call()
+    fixed = Dataset.from_arrays(X, signed_labels(ds.y))
+    assert np.isfinite(bngeom.velocity(fixed, W, a, loss="logistic")[2])
