@@ -407,3 +407,8 @@ def test_simulate_at_1e300_equals_the_unscaled_run():
     assert big.loss[0] == pytest.approx(ref.loss[0], rel=1e-13)
     np.testing.assert_allclose(big.U[-1], big.U[0], rtol=1e-12)
     assert np.all(np.isfinite(big.dissipation)) and np.all(np.isfinite(big.radius))
+
+
+def test_checkpoint_onto_a_directory_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=f"checkpoint {tmp_path} is a directory"):
+        _tiny_run(tmp_path)

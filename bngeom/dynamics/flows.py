@@ -544,6 +544,8 @@ def simulate(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, t_end: float,
         checkpoint = Path(checkpoint)
         if not checkpoint.parent.is_dir():
             raise ValueError(f"checkpoint directory {checkpoint.parent} does not exist")
+        if checkpoint.is_dir():
+            raise ValueError(f"checkpoint {checkpoint} is a directory, not a file")
     if meta is not None:
         if not isinstance(meta, dict):
             raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
