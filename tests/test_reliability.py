@@ -272,6 +272,7 @@ def one_gigabyte(monkeypatch):
     (lambda g: g.metric_matrix(np.zeros((200, 2000)), np.eye(2000)), "base_point", "51.2 GB"),
     (lambda g: g.cometric_matrix(np.zeros((200, 2000)), np.eye(2000)), "base_point", "25.6 GB"),
     (lambda g: g.random_point(np.eye(3), 10**9), "n_samples", "72 GB"),
+    (lambda g: make_teacher_dataset(10**10, [1.0, 2.0]), "n_samples", "480 GB"),
     (lambda g: g.geodesic(np.array([1.0, 0.0, 0.0]), np.eye(3),
                           initial_tangent_vec=np.array([0.0, 1.0, 0.0]))(
         np.broadcast_to(0.5, (10**9,))), "t", "96 GB"),
