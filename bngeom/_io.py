@@ -115,7 +115,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any] | st
                                 "directory", os.fspath(path))
     if not directory.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"cannot write the file, its directory "
-                                f"{os.fspath(directory)} does not exist", os.fspath(path))
+                                f"{os.fspath(directory)} does not exist (or is not a "
+                                "directory)", os.fspath(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:

@@ -186,6 +186,13 @@ def check_covariance(cov: ArrayLike, name: str = "cov", *, rtol: float = 1e-10) 
         raise ValueError(
             f"{name} must be positive definite, but it is {kind}: "
             f"smallest eigenvalue {eig[0]:.6e} (largest {eig[-1]:.6e})")
+    if eig[0] < TINY:
+        # points of N_Sigma would have |u|^2 > 1 / TINY (overflow) and the second moments
+        # themselves carry fewer than 16 digits
+        raise ValueError(
+            f"{name} is too small: its smallest eigenvalue {eig[0]:.3e} is subnormal "
+            f"(below {TINY:.3e}), where float64 loses digits; rescale the data (BN does not "
+            "depend on the scale of the inputs)")
     return arr
 
 
@@ -257,6 +264,62 @@ def check_memory(n_bytes: float, name: str, what: str) -> None:
         raise ValueError(f"{name} is too large: {what} would need about {_bytes(n_bytes)}, more "
                          f"than the {_bytes(avail)} of memory available; ask for less (or "
                          "split the request into batches)")
+
+
+#: Smallest normal float64: a magnitude below it is subnormal and keeps fewer digits.
+TINY = float(np.finfo(np.float64).tiny)
+
+
+def check_rows(arr: NDArray, name: str) -> None:
+    """Every row (last axis) of ``arr`` must have an entry of magnitude >= :data:`TINY`.
+
+    A zero row has no direction; a row whose entries are all subnormal has lost
+    most of the digits of its direction (and of every norm computed from it).
+    Rows of any normal magnitude, 1e-300 to 1e300, are fine: the charts rescale
+    them (MATH §8).
+
+    Examples
+    --------
+    >>> check_rows(np.array([[1e-300, 0.0]]), "W")
+    >>> check_rows(np.array([[0.0, 0.0]]), "W")
+    Traceback (most recent call last):
+    ...
+    ValueError: W must have non-zero rows: a zero neuron has no direction (row 0)
+    """
+    if arr.size == 0:
+        return
+    biggest = np.max(np.abs(arr), axis=-1)
+    if np.any(biggest < TINY):
+        i = np.unravel_index(int(np.argmin(biggest)), biggest.shape)
+        row = i[0] if len(i) == 1 else i
+        if biggest[i] == 0:
+            raise ValueError(f"{name} must have non-zero rows: a zero neuron has no direction "
+                             f"(row {row})")
+        raise ValueError(f"{name} has a row whose entries are all subnormal (largest magnitude "
+                         f"{biggest[i]:.3e} < {TINY:.3e}, row {row}): its direction has lost "
+                         "its digits; rescale the row (the BN network does not depend on it)")
+
+
+#: Largest magnitude of output weights and targets in a training run: the loss scales like
+#: their square, the first-layer velocity like a (f - y) ~ a^2 and the dissipation (sum of
+#: squared speeds) like a^4, which must stay far below the float64 overflow at 1.8e308.
+MAX_ENTRY = 1e75
+
+
+def check_max_entry(arr: NDArray, name: str) -> None:
+    """Entries of ``arr`` must be at most :data:`MAX_ENTRY` in magnitude (MATH §8).
+
+    Examples
+    --------
+    >>> check_max_entry(np.array([1e154]), "a0")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: a0 must have entries of magnitude <= 1e+75 ...
+    """
+    if arr.size and float(np.max(np.abs(arr))) > MAX_ENTRY:
+        raise ValueError(f"{name} must have entries of magnitude <= {MAX_ENTRY:.0e} (a training "
+                         f"run's dissipation grows like its fourth power and would overflow), got "
+                         f"{float(np.max(np.abs(arr))):.3e}; rescale it")
 
 
 def check_dimension(arr: NDArray, d: int, name: str, source: str = "cov") -> None:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from bngeom import __version__
 
-__all__ = ["main", "build_parser", "OneLineArgumentParser"]
+__all__ = ["main", "OneLineArgumentParser"]
 
 #: Exit status of a run interrupted by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130

@@ -272,6 +272,7 @@ def one_gigabyte(monkeypatch):
     (lambda g: g.metric_matrix(np.zeros((200, 2000)), np.eye(2000)), "base_point", "51.2 GB"),
     (lambda g: g.cometric_matrix(np.zeros((200, 2000)), np.eye(2000)), "base_point", "25.6 GB"),
     (lambda g: g.random_point(np.eye(3), 10**9), "n_samples", "72 GB"),
+    (lambda g: make_teacher_dataset(10**10, [1.0, 2.0]), "n_samples", "480 GB"),
     (lambda g: g.geodesic(np.array([1.0, 0.0, 0.0]), np.eye(3),
                           initial_tangent_vec=np.array([0.0, 1.0, 0.0]))(
         np.broadcast_to(0.5, (10**9,))), "t", "96 GB"),
@@ -303,3 +304,112 @@ def test_available_memory_is_positive():
     from bngeom._validation import available_memory
     avail = available_memory()
     assert avail is None or avail > 0
+
+
+# --------------------------------------------------------------------------- 2. scales
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from bngeom import geometry  # noqa: E402
+from bngeom.geometry import charts  # noqa: E402
+from bngeom.nn import model  # noqa: E402
+from bngeom.nn.data import Dataset  # noqa: E402
+
+_DS = make_teacher_dataset(48, [3.0, 1.0, 0.3], teacher_width=2, rng=0)
+_W = np.random.default_rng(1).standard_normal((4, 3))
+_A = np.random.default_rng(2).standard_normal(4)
+_REF = model.bn_loss_and_gradients(_DS.X, _DS.y, _W, _A, _DS.cov)
+# scales 1e-300 .. 1e300, one per neuron: exponent and mantissa
+_SCALES = st.lists(st.tuples(st.integers(-300, 300), st.floats(1.0, 9.99)), min_size=4,
+                   max_size=4).map(lambda p: np.array([m * 10.0**e for e, m in p]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(scales=_SCALES)
+def test_fuzz_bn_loss_is_scale_invariant_from_1e_300_to_1e300(scales):
+    res = model.bn_loss_and_gradients(_DS.X, _DS.y, _W * scales[:, None], _A, _DS.cov)
+    assert res.loss == pytest.approx(_REF.loss, rel=1e-13)
+    np.testing.assert_allclose(res.grad_a, _REF.grad_a, rtol=1e-12, atol=1e-15)
+    # grad_w scales as 1/s (Theorem 2's 1/r): s * grad_w is the reference's
+    np.testing.assert_allclose(res.grad_w * scales[:, None], _REF.grad_w, rtol=1e-12,
+                               atol=1e-14 * np.abs(_REF.grad_w).max())
+
+
+@settings(max_examples=25, deadline=None)
+@given(scales=_SCALES)
+def test_fuzz_charts_from_1e_300_to_1e300(scales):
+    W = _W * scales[:, None]
+    U = charts.normalize_to_manifold(W, _DS.cov)
+    np.testing.assert_allclose(U, charts.normalize_to_manifold(_W, _DS.cov), rtol=1e-14,
+                               atol=1e-15)
+    assert geometry.belongs(U, _DS.cov).all()
+    np.testing.assert_allclose(charts.covariance_norm(W, _DS.cov),
+                               charts.covariance_norm(_W, _DS.cov) * scales, rtol=1e-14)
+    np.testing.assert_allclose(charts.neuron_radii(W), np.linalg.norm(_W, axis=1) * scales,
+                               rtol=1e-14)
+    np.testing.assert_allclose(charts.normalize_to_sphere(W),
+                               _W / np.linalg.norm(_W, axis=1, keepdims=True), rtol=1e-14)
+
+
+@settings(max_examples=25, deadline=None)
+@given(exponent=st.integers(-300, 149), mantissa=st.floats(1.0, 9.99))
+def test_fuzz_geometry_norm_from_1e_300_to_1e150(exponent, mantissa):
+    u = geometry.random_point(_DS.cov, 3, rng=0)
+    xi = geometry.random_tangent_vector(u, _DS.cov, rng=1)
+    s = mantissa * 10.0**exponent
+    np.testing.assert_allclose(geometry.norm(u, s * xi, _DS.cov),
+                               s * geometry.norm(u, xi, _DS.cov), rtol=1e-13)
+
+
+def test_issue_scale_cases():
+    cov = _DS.cov
+    for w in ([1e200, 1e200, 0.0], [1e-200, 1e-200, 0.0], [1e-300, 0.0, 0.0]):
+        u = charts.normalize_to_manifold(w, cov)
+        assert float(u @ cov @ u) == pytest.approx(1.0, rel=1e-15)
+        assert np.isfinite(charts.covariance_norm(w, cov)) and charts.covariance_norm(w, cov) > 0
+        assert np.isfinite(charts.neuron_radii(w)) and charts.neuron_radii(w) > 0
+    res = model.bn_loss_and_gradients(_DS.X, _DS.y, _W * 1e-300, _A, cov)
+    assert res.loss == pytest.approx(_REF.loss, rel=1e-13)
+    assert float(charts.neuron_radii([1e200, 1e200, 0.0])) == pytest.approx(np.sqrt(2) * 1e200)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: model.bn_loss_and_gradients(_DS.X, _DS.y, _W, _A * 1e300, _DS.cov),
+     r"the loss overflows float64 .* output weights a"),
+    (lambda: model.vanilla_loss_and_gradients(_DS.X, _DS.y, _W, _A * 1e300),
+     r"the loss overflows float64 .* output weights a"),
+    (lambda: model.bn_loss_and_gradients(_DS.X, _DS.y, _W * 1e-320, _A, _DS.cov),
+     r"W has a row whose entries are all subnormal"),
+    (lambda: charts.normalize_to_manifold(np.full(3, 1e-320), _DS.cov),
+     r"w has a row whose entries are all subnormal"),
+    (lambda: geometry.random_point(_DS.cov * 1e-310),
+     r"cov is too small: its smallest eigenvalue .* is subnormal"),
+    (lambda: geometry.dist(np.eye(3)[0], np.eye(3)[1], np.eye(3) * 1e-310),
+     r"cov is too small"),
+    (lambda: Dataset.from_arrays(_DS.X * 1e-160, _DS.y),
+     r"covariance of X is too small"),
+    (lambda: dynamics.simulate(_DS, _W, _A * 1e154, t_end=0.1, n_records=2),
+     r"a0 must have entries of magnitude <= 1e\+75"),
+    (lambda: dynamics.simulate(_DS, _W * 1e-300, _A, t_end=0.1, n_records=2),
+     r"the velocity of W0 overflows float64"),
+])
+def test_unrepresentable_results_are_refused(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_simulate_at_1e300_equals_the_unscaled_run():
+    kw = dict(t_end=0.2, n_records=3, method="gd", step=0.05)
+    ref = dynamics.simulate(_DS, _W, _A, **kw)
+    big = dynamics.simulate(_DS, _W * 1e300, _A, **kw)
+    # the velocity of w is 1/|w|^2 slower at radius 1e300: the neurons do not move, and the
+    # loss is the initial one (only a moves, as in the unscaled run's a-part)
+    assert big.loss[0] == pytest.approx(ref.loss[0], rel=1e-13)
+    np.testing.assert_allclose(big.U[-1], big.U[0], rtol=1e-12)
+    assert np.all(np.isfinite(big.dissipation)) and np.all(np.isfinite(big.radius))
+
+
+def test_checkpoint_onto_a_directory_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=f"checkpoint {tmp_path} is a directory"):
+        _tiny_run(tmp_path)

@@ -51,11 +51,13 @@ from bngeom._covariance import checked_covariance
 from bngeom._validation import (
     as_float_array,
     check_dimension,
+    check_max_entry,
     check_memory,
     check_on_manifold,
     check_positive_int,
     check_positive_scalar,
     check_radius,
+    check_rows,
     check_signed_labels,
 )
 from bngeom.dynamics.options import (
@@ -76,7 +78,11 @@ from bngeom.dynamics.trajectory import (
     load_checkpoint,
     save_checkpoint,
 )
-from bngeom.geometry.charts import normalize_to_manifold, sphere_to_manifold_differential
+from bngeom.geometry.charts import (
+    normalize_to_manifold,
+    scaled_norm,
+    sphere_to_manifold_differential,
+)
 from bngeom.nn.data import Dataset
 from bngeom.nn.functions import LOSSES, Activation, Loss, get_activation, get_loss
 from bngeom.nn.model import (
@@ -157,8 +163,8 @@ def _check_params(W: ArrayLike, a: ArrayLike, cov: NDArray, chart: str, name_w: 
     if a.shape[0] != W.shape[0]:
         raise ValueError(f"{name_w} and {name_a} must describe the same number of neurons, "
                          f"got {name_w} of shape {W.shape} and {name_a} of shape {a.shape}")
-    if np.any(np.linalg.norm(W, axis=1) == 0):
-        raise ValueError(f"{name_w} must have non-zero rows: a zero neuron has no direction")
+    check_rows(W, name_w)  # zero or subnormal rows; any normal scale is fine (MATH §8)
+    check_max_entry(a, name_a)
     if chart == "riemannian":
         check_on_manifold(W, W @ cov, name_w)
     return (np.array(W, dtype=np.float64, order="C"), np.array(a, dtype=np.float64))
@@ -237,11 +243,11 @@ class _System:
         m = W.shape[0]
         U = normalize_to_manifold(W, self.cov)
         if self.chart == "vanilla":
-            radius = np.linalg.norm(W, axis=1)
+            radius = scaled_norm(W)[:, 0]
             speed_u = np.linalg.norm(dW, axis=1)  # a Euclidean flow in R^d
         else:
             if self.chart == "bn":
-                radius = np.linalg.norm(W, axis=1)
+                radius = scaled_norm(W)[:, 0]
                 dU = sphere_to_manifold_differential(W, dW, self.cov)  # d phi_w(dw)
             else:
                 radius, dU = self.radius, dW
@@ -344,6 +350,10 @@ class _Recorder:
     def add(self, t: float, loss: float, W: NDArray, a: NDArray, obs: tuple,
             dloss_dt: float = np.nan) -> None:
         U, radius, speed_u, speed_a, dissipation = obs
+        if not (np.isfinite(loss) and np.isfinite(dissipation)):
+            raise FloatingPointError(f"the run diverged near t = {t}: the loss ({loss}) or the "
+                                     f"dissipation ({dissipation}) overflows float64; reduce "
+                                     "step (or the output weights)")
         for key, value in (("times", t), ("loss", loss), ("W", W), ("U", U), ("a", a),
                            ("radius", radius), ("speed_u", speed_u), ("speed_a", speed_a),
                            ("dissipation", dissipation), ("dloss_dt", dloss_dt)):
@@ -522,6 +532,7 @@ def _plan(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, t_end: float, chart: s
     """Check the data and the initial state once, and fix the schedule and the identity."""
     chart = check_choice(chart, "chart", CHARTS)
     X, y, cov = _check_dataset(dataset)
+    check_max_entry(y, "dataset.y")
     W0, a0 = _check_params(W0, a0, cov, chart, "W0", "a0")
     m, d = W0.shape
     t_end = check_positive_scalar(t_end, "t_end")
@@ -570,6 +581,8 @@ def _execute(plan: _Plan, W0: NDArray, a0: NDArray, previous: Checkpoint | None,
              ckpt: Checkpointing, progress: bool) -> Trajectory:
     """Run from the start or from ``previous``, saving checkpoints; the trajectory."""
     m, d = W0.shape
+    if previous is None:
+        _check_start(plan.system, W0, a0)
     rec = _Recorder(m, d, None if previous is None else previous.trajectory)
     W, a = (W0, a0) if previous is None else (previous.W.copy(), previous.a.copy())
     position = 0 if previous is None else previous.position
@@ -592,6 +605,22 @@ def _execute(plan: _Plan, W0: NDArray, a0: NDArray, previous: Checkpoint | None,
     traj.meta["energy_identity_error"] = traj.energy_identity_error()
     save(end, W, a, complete=True)
     return traj
+
+
+def _check_start(system: _System, W0: NDArray, a0: NDArray) -> None:
+    """The loss and velocity at the initial state must be finite (MATH §8, "Scale")."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        dW, da, L, _ = system.rates(W0, a0)
+    if not (np.isfinite(L) and np.all(np.isfinite(da))):
+        raise ValueError(f"the loss at the initial state overflows float64 (loss {L}): the "
+                         f"output weights a0 or the targets dataset.y are too large; rescale them")
+    with np.errstate(over="ignore", invalid="ignore"):
+        turn = scaled_norm(dW) / scaled_norm(W0)  # the direction's speed, 1/|w|^2 in BN
+    if not (np.all(np.isfinite(dW)) and np.all(np.isfinite(turn))):
+        raise ValueError("the velocity of W0 overflows float64 at the initial state: the "
+                         "speed of a neuron's direction scales as 1/|w|^2 and some rows of W0 "
+                         "are too small; rescale them (the BN network does not depend on "
+                         "their scale)")
 
 
 def _run_gd(system: _System, W: NDArray, a: NDArray, k: int, n_steps: int, step: float,

@@ -244,6 +244,8 @@ class Checkpointing:
             path = Path(self.path)
             if not path.parent.is_dir():
                 raise ValueError(f"checkpoint directory {path.parent} does not exist")
+            if path.is_dir():
+                raise ValueError(f"checkpoint {path} is a directory, not a file")
             _set(self, "path", path)
 
 

@@ -56,6 +56,7 @@ from bngeom._validation import (
     check_tangent,
     rowdot,
 )
+from bngeom.geometry.charts import chart, row_scale, safe_squares
 
 __all__ = [
     "NSigma",
@@ -750,8 +751,22 @@ def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
     >>> float(norm(np.array([1.0, 0.0]), np.array([0.0, 3.0]), np.eye(2), radius=2.0))
     6.0
     """
-    return np.sqrt(np.maximum(squared_norm(base_point, tangent_vec, cov, radius=radius,
-                                           validate=validate), 0.0))
+    cov = _cov(cov, validate)
+    u, cov_u = _point(base_point, cov, validate, normal=False)
+    xi = _vector(tangent_vec, u, cov_u, validate)
+    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
+    with np.errstate(under="ignore"):
+        sq = _inner(u, xi, xi)
+    out = np.sqrt(np.maximum(sq, 0.0)) * r
+    tiny = np.asarray(sq) < safe_squares(np.asarray(sq).dtype)[0]
+    if np.any(tiny):
+        # scale-safe (MATH §8): g is quadratic, so |xi|_g = s |xi / s|_g, s = max |xi_i|;
+        # only where xi's squares underflow (validated vectors are <= 1e150: no overflow)
+        s = row_scale(xi)
+        unit = xi / s
+        out = np.where(tiny,
+                       np.sqrt(np.maximum(_inner(u, unit, unit), 0.0)) * s[..., 0] * r, out)
+    return out
 
 
 def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: ArrayLike, *,
@@ -902,8 +917,8 @@ def _unit(u: NDArray) -> tuple[NDArray, NDArray]:
 
 
 def _to_manifold(w: NDArray, cov: NDArray) -> NDArray:
-    """phi restricted to the sphere: w / ||w||_Sigma."""
-    return w / np.sqrt(_dot(w @ cov, w))
+    """phi: w / ||w||_Sigma (scale-safe, :func:`bngeom.geometry.charts.chart`)."""
+    return chart(w, cov)
 
 
 def _sphere_log(x: NDArray, y: NDArray) -> NDArray:

@@ -11,6 +11,15 @@ Three spaces carry the parameters of one neuron (MATH §3, §5):
 (eq. 7's chart), and :math:`\psi(u) = u / \|u\|` maps :math:`N_\Sigma` isometrically
 onto the round sphere (MATH §5); :math:`\varphi` restricted to the sphere is its
 inverse. Every function works row-wise over any leading batch axes.
+
+Every norm here is computed scale-safely (MATH §8, "Scale"): each row is first
+divided by its largest magnitude (entries in [-1, 1], one rounding each; an
+entry that underflows is below 1e-308 of the largest and adds nothing to the
+norm), squared and summed, and the scale is multiplied back afterwards, as
+:func:`math.hypot` does. So :math:`\varphi(w)` is right for
+rows of any magnitude from 1e-300 to 1e300 (it does not depend on the scale at
+all), and :math:`\|w\|`, :math:`\|w\|_\Sigma` are finite wherever the result is
+representable.
 """
 
 from __future__ import annotations
@@ -19,9 +28,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bngeom._covariance import checked_covariance
-from bngeom._validation import as_float_array, check_dimension
+from bngeom._validation import as_float_array, check_dimension, check_rows
 
 __all__ = [
+    "chart",
+    "row_scale",
+    "safe_squares",
+    "scaled_norm",
     "covariance_norm",
     "neuron_radii",
     "normalize_to_manifold",
@@ -31,13 +44,111 @@ __all__ = [
 ]
 
 
+def row_scale(w: NDArray) -> NDArray:
+    """The largest magnitude of each row, shape ``(..., 1)``; 1 for a zero row.
+
+    Dividing a row by it gives entries in [-1, 1] with at least one of magnitude 1,
+    whose squares neither overflow nor all underflow (MATH §8, "Scale").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_scale(np.array([[3e200, -4e200], [0.0, 0.0]])).tolist()
+    [[4e+200], [1.0]]
+    """
+    s = np.max(np.abs(w), axis=-1, keepdims=True) if w.shape[-1] else np.ones(w.shape[:-1] + (1,))
+    return np.where(s > 0, s, 1.0)
+
+
+def safe_squares(dtype: np.dtype) -> tuple[float, float]:
+    """The range of squared norms computed directly, ``(tiny / eps, max * eps)``.
+
+    Rows whose (Sigma-)squared norm lies in it are computed as ``w / sqrt(w^T Sigma w)``
+    (every digit kept: the sum is normal, and a square that underflows is below eps of
+    it); outside it (overflow, underflow, subnormal sums) they are rescaled by their
+    largest magnitude first (MATH §8, "Scale"). About (1e-292, 4e292) in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lo, hi = safe_squares(np.dtype(np.float64))
+    >>> f"{lo:.1e} {hi:.1e}"
+    '1.0e-292 4.0e+292'
+    """
+    info = np.finfo(dtype if np.dtype(dtype).kind == "f" else np.float64)
+    return float(info.tiny / info.eps), float(info.max * info.eps)
+
+
+def _quad(w: NDArray, cov: NDArray | None) -> NDArray:
+    """Row-wise w^T Sigma w (or w^T w, summed as numpy.linalg.norm does), may overflow."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        if cov is None:
+            return np.add.reduce(w * w, axis=-1)
+        return np.einsum("...i,...i->...", w @ cov, w)
+
+
+def _unsafe(quad: NDArray) -> NDArray:
+    """Rows whose squared norm is outside :func:`safe_squares` (or not finite)."""
+    lo, hi = safe_squares(quad.dtype)
+    return ~((quad >= lo) & (quad <= hi))
+
+
+def scaled_norm(w: NDArray, cov: NDArray | None = None) -> NDArray:
+    r"""Row norms :math:`\|w\|` (``cov`` None) or :math:`\|w\|_\Sigma`, scale-safe, shape (..., 1).
+
+    Rows outside :func:`safe_squares` are computed as :math:`s\sqrt{\hat w^\top\Sigma\hat w}`
+    with :math:`s` = :func:`row_scale` and :math:`\hat w = w/s`: finite wherever the
+    norm is representable. No checks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scaled_norm(np.array([[3e-200, 4e-200], [3e200, 4e200]])).ravel().tolist()
+    [5e-200, 5e+200]
+    """
+    quad = _quad(w, cov)
+    out = np.sqrt(quad)[..., None]
+    bad = _unsafe(quad)
+    if np.any(bad):
+        rows = w[bad]
+        s = row_scale(rows)
+        out[bad] = s * np.sqrt(_quad(rows / s, cov))[..., None]
+    return out
+
+
+def chart(w: NDArray, cov: NDArray | None) -> NDArray:
+    r""":math:`\varphi(w) = w/\|w\|_\Sigma`, scale-safe and unchecked (eq. 7).
+
+    ``cov=None`` stands for the identity: :math:`\psi(w) = w/\|w\|` (MATH §5).
+
+    Rows outside :func:`safe_squares` are computed as :math:`\hat w/\|\hat w\|_\Sigma`
+    with :math:`\hat w = w/s` (:func:`row_scale`): :math:`\varphi` is invariant under
+    :math:`w \mapsto sw`, so rescaling first loses nothing and never overflows or
+    underflows. The one implementation of :math:`\varphi` (the checked
+    :func:`normalize_to_manifold`, the models and the geometry core call it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> chart(np.array([[1e200, 1e200, 0.0]]), np.eye(3)).round(12).tolist()
+    [[0.707106781187, 0.707106781187, 0.0]]
+    """
+    quad = _quad(w, cov)
+    bad = _unsafe(quad)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = w / np.sqrt(quad)[..., None]
+    if np.any(bad):
+        rows = w[bad]
+        unit = rows / row_scale(rows)
+        out[bad] = unit / np.sqrt(_quad(unit, cov))[..., None]
+    return out
+
+
 def _points(w: ArrayLike, name: str, cov: NDArray | None = None) -> NDArray:
     arr = as_float_array(w, name, min_ndim=1)
     if cov is not None:
         check_dimension(arr, cov.shape[0], name)
-    norms = np.linalg.norm(arr, axis=-1)
-    if np.any(norms == 0):
-        raise ValueError(f"{name} must have non-zero rows: a zero vector has no direction")
+    check_rows(arr, name)
     return arr
 
 
@@ -62,7 +173,7 @@ def covariance_norm(w: ArrayLike, cov: ArrayLike) -> NDArray:
     cov = checked_covariance(cov)
     w = as_float_array(w, "w", min_ndim=1)
     check_dimension(w, cov.shape[0], "w")
-    return np.sqrt(np.einsum("...i,...i->...", w @ cov, w))
+    return scaled_norm(w, cov)[..., 0]
 
 
 def neuron_radii(w: ArrayLike) -> NDArray:
@@ -76,7 +187,7 @@ def neuron_radii(w: ArrayLike) -> NDArray:
     >>> neuron_radii([[3.0, 4.0], [0.0, 2.0]]).tolist()
     [5.0, 2.0]
     """
-    return np.linalg.norm(as_float_array(w, "w", min_ndim=1), axis=-1)
+    return scaled_norm(as_float_array(w, "w", min_ndim=1))[..., 0]
 
 
 def normalize_to_manifold(w: ArrayLike, cov: ArrayLike) -> NDArray:
@@ -102,8 +213,7 @@ def normalize_to_manifold(w: ArrayLike, cov: ArrayLike) -> NDArray:
     [[0.5, 0.0]]
     """
     cov = checked_covariance(cov)
-    w = _points(w, "w", cov)
-    return w / np.sqrt(np.einsum("...i,...i->...", w @ cov, w))[..., None]
+    return chart(_points(w, "w", cov), cov)
 
 
 def normalize_to_sphere(u: ArrayLike) -> NDArray:
@@ -114,8 +224,7 @@ def normalize_to_sphere(u: ArrayLike) -> NDArray:
     >>> normalize_to_sphere([[0.0, 2.0]]).tolist()
     [[0.0, 1.0]]
     """
-    u = _points(u, "u")
-    return u / np.linalg.norm(u, axis=-1, keepdims=True)
+    return chart(_points(u, "u"), None)
 
 
 def sphere_to_manifold_differential(w: ArrayLike, tangent_vec: ArrayLike,
@@ -136,8 +245,8 @@ def sphere_to_manifold_differential(w: ArrayLike, tangent_vec: ArrayLike,
     w = _points(w, "w", cov)
     zeta = as_float_array(tangent_vec, "tangent_vec", min_ndim=1)
     check_dimension(zeta, cov.shape[0], "tangent_vec")
-    norm_w = np.sqrt(np.einsum("...i,...i->...", w @ cov, w))[..., None]
-    u = w / norm_w
+    norm_w = scaled_norm(w, cov)
+    u = chart(w, cov)
     return (zeta - u * np.einsum("...i,...i->...", u @ cov, zeta)[..., None]) / norm_w
 
 
@@ -155,6 +264,6 @@ def manifold_to_sphere_differential(u: ArrayLike, tangent_vec: ArrayLike) -> NDA
     u = _points(u, "u")
     xi = as_float_array(tangent_vec, "tangent_vec", min_ndim=1)
     check_dimension(xi, u.shape[-1], "tangent_vec", "u")
-    norm_u = np.linalg.norm(u, axis=-1, keepdims=True)
-    unit = u / norm_u
+    norm_u = scaled_norm(u)
+    unit = chart(u, None)
     return (xi - unit * np.sum(unit * xi, axis=-1, keepdims=True)) / norm_u

@@ -25,6 +25,7 @@ from bngeom._validation import (
     as_generator,
     check_centered,
     check_covariance,
+    check_memory,
     check_positive_int,
 )
 from bngeom.nn.functions import Activation
@@ -224,6 +225,8 @@ def anisotropic_gaussian(n_samples: int, spectrum: ArrayLike,
     if np.any(spec <= 0):
         raise ValueError(f"spectrum must be > 0, its smallest entry is {spec.min()}")
     gen = as_generator(rng)
+    check_memory(8.0 * 3 * n * spec.shape[0], "n_samples",  # X, its rotation and centring
+                 f"the ({n}, {spec.shape[0]}) samples and their temporaries")
     X = gen.standard_normal((n, spec.shape[0])) * np.sqrt(spec)
     if rotate:
         X = X @ random_rotation(spec.shape[0], gen).T

@@ -54,9 +54,10 @@ from bngeom._validation import (
     check_centered,
     check_dimension,
     check_positive_scalar,
+    check_rows,
     check_signed_labels,
 )
-from bngeom.geometry.charts import normalize_to_manifold
+from bngeom.geometry.charts import chart, normalize_to_manifold, scaled_norm
 from bngeom.nn.functions import ACTIVATIONS, LOSSES, Activation, Loss, get_activation, get_loss
 
 __all__ = [
@@ -135,8 +136,7 @@ def _check_weights(W: ArrayLike, d: int, name_w: str) -> NDArray:
     """First-layer weights: a finite real (m, d) array without zero rows."""
     W = as_float_array(W, name_w, min_ndim=2, max_ndim=2)
     check_dimension(W, d, name_w)
-    if np.any(np.linalg.norm(W, axis=1) == 0):
-        raise ValueError(f"{name_w} must have non-zero rows: a zero neuron has no direction")
+    check_rows(W, name_w)  # zero or subnormal rows; any normal scale is fine (MATH §8)
     return W
 
 
@@ -415,7 +415,34 @@ def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: Arra
         _check_labels(y, lo)
     backend = _choose_backend(backend, act, lo, X.shape[0] * U.shape[0])
     threads = _parallel.default_threads() if backend == "numba" else 1
-    return _vanilla(X, y, U, a, act, lo, memory_budget, backend, dtype, threads)
+    with _quiet(validate):
+        res = _vanilla(X, y, U, a, act, lo, memory_budget, backend, dtype, threads)
+    return _representable(res, U, a, y, "U") if validate else res
+
+
+def _quiet(validate: bool):
+    """Overflow warnings off while validated results are checked by :func:`_representable`."""
+    return np.errstate(over="ignore", invalid="ignore") if validate else contextlib.nullcontext()
+
+
+def _representable(res: LossAndGradients, W: NDArray, a: NDArray, y: NDArray,
+                   name_w: str) -> LossAndGradients:
+    """``res`` if its loss and gradients are finite; else a ValueError naming the cause.
+
+    With finite inputs only an overflow makes them non-finite (MATH §8, "Scale"):
+    output weights or targets so large that the loss is beyond float64, or (BN)
+    weights so small that the gradient, which scales as 1/|w|, is.
+    """
+    if np.isfinite(res.loss) and np.all(np.isfinite(res.grad_a)):
+        if np.all(np.isfinite(res.grad_w)):
+            return res
+        smallest = float(np.min(np.max(np.abs(W), axis=-1)))
+        raise ValueError(f"the gradient in {name_w} overflows float64: it scales as 1/|w| and "
+                         f"the smallest row of {name_w} has entries of at most {smallest:.3e}; "
+                         f"rescale {name_w} (the BN network does not depend on its rows' scale)")
+    raise ValueError(f"the loss overflows float64 (loss {res.loss}): the output weights a "
+                     f"(max |a| = {float(np.max(np.abs(a))):.3e}) or the targets y (max |y| = "
+                     f"{float(np.max(np.abs(y))):.3e}) are too large; rescale them")
 
 
 def _vanilla(X, y, U, a, act: Activation, lo: Loss, memory_budget: float, backend: str,
@@ -493,10 +520,15 @@ def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike, *,
         eps = _check_eps(eps)
     W = np.asarray(W)
     grad_u = np.asarray(grad_u)
-    cov_w = W @ cov
-    norm_w = np.sqrt(np.sum(W * cov_w, axis=-1, keepdims=True) + eps)
-    u = W / norm_w
-    return (grad_u - (cov_w / norm_w) * np.sum(u * grad_u, axis=-1, keepdims=True)) / norm_w
+    if eps:  # batch statistics (bngeom.nn.batchnorm): ||w||_S^2 + eps, not scale invariant
+        cov_w = W @ cov
+        norm_w = np.sqrt(np.sum(W * cov_w, axis=-1, keepdims=True) + eps)
+        u = W / norm_w
+        return (grad_u - (cov_w / norm_w) * np.sum(u * grad_u, axis=-1, keepdims=True)) / norm_w
+    # scale-safe (MATH §8): u = phi(w) from the rescaled rows, ||w||_Sigma = s ||w/s||_Sigma
+    u = chart(W, cov)
+    norm_w = scaled_norm(W, cov)
+    return (grad_u - (u @ cov) * np.sum(u * grad_u, axis=-1, keepdims=True)) / norm_w
 
 
 def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike,
@@ -541,8 +573,9 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
         # Keep BLAS single-threaded around the workers, the small O(m d^2) products
         # included (see bngeom._parallel.single_threaded_blas).
         threads, single = _parallel.default_threads(), _parallel.single_threaded_blas()
-    with single:
-        U = W / np.sqrt(np.sum((W @ cov) * W, axis=-1, keepdims=True))
+    with single, _quiet(validate):
+        U = chart(W, cov)
         res = _vanilla(X, y, U, a, act, lo, memory_budget, backend, dtype, threads)
         grad_w = bn_gradient_from_vanilla(W, res.grad_w, cov, validate=False)
-    return LossAndGradients(res.loss, grad_w, res.grad_a)
+    res = LossAndGradients(res.loss, grad_w, res.grad_a)
+    return _representable(res, W, a, y, "W") if validate else res
