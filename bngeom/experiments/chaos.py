@@ -160,7 +160,7 @@ def _check_widths(widths: Any, ref_width: int) -> tuple[int, ...]:
 #: CI smoke run (a few seconds), the ``bngeom reproduce`` preset, and the full run.
 PRESETS: dict[str, ChaosOptions] = {
     "quick": ChaosOptions(),
-    "reproduce": ChaosOptions(n_seeds=12, n_samples=128),
+    "reproduce": ChaosOptions(n_seeds=10),
     "full": ChaosOptions(widths=(25, 50, 100, 200, 400, 800), ref_width=12800, n_seeds=16,
                          n_samples=256),
 }
@@ -411,9 +411,10 @@ class ChaosResult:
     slope_vs_width : float
         The same fit against ``m`` instead of :math:`m_{\rm eff}` (steeper when ``M`` is
         not much larger than the widths; equal to ``slope`` as :math:`M\to\infty`).
-    sup_l2, l2_slope
+    sup_l2, l2_curves, l2_slope
         Detail: :math:`\sup_t\|f_m - f_M\|_{L^2(\mu)}` (RMS over blocks) per width and seed,
-        and the log-log slope of its seed mean against :math:`m_{\rm eff}`.
+        the gap at every record (RMS over seeds), and the log-log slope of the seed mean of
+        the sup against :math:`m_{\rm eff}`.
     w2_times, w2_curves, w2_slope
         Detail (first seed, first block): :math:`W_2(\rho_m(t), \rho_M(t))` on :math:`M` at a
         few records, and the slope of its sup against ``m`` (it contains the sampling
@@ -439,6 +440,7 @@ class ChaosResult:
     intercept: float
     slope_vs_width: float
     sup_l2: tuple[tuple[float, ...], ...]
+    l2_curves: tuple[tuple[float, ...], ...]
     l2_slope: float
     w2_times: tuple[float, ...]
     w2_curves: tuple[tuple[float, ...], ...]
@@ -488,7 +490,8 @@ def _assemble(points: list[dict[str, Any]], options: ChaosOptions, seed: int,
     sup = np.sqrt(msd.max(axis=2))
     m_eff = effective_width(options.widths, options.ref_width)
     slopes, slope, lo, hi, intercept = _slope_interval(m_eff, sup.T)
-    sup_l2 = np.stack([p["gap"] for p in points], axis=1).max(axis=2)
+    gap = np.stack([p["gap"] for p in points], axis=1)            # width x seed x time
+    sup_l2 = gap.max(axis=2)
     first = points[0]
     w2_sup = np.asarray(first["w2"]).max(axis=1)
     return ChaosResult(
@@ -497,7 +500,8 @@ def _assemble(points: list[dict[str, Any]], options: ChaosOptions, seed: int,
         sup_rms=_tuples(sup), rms_curves=_tuples(np.sqrt(msd.mean(axis=1))),
         seed_slopes=_tuples(slopes), slope=slope, slope_ci=(lo, hi), intercept=intercept,
         slope_vs_width=_log_slope(options.widths, np.exp(np.log(sup).mean(axis=1))),
-        sup_l2=_tuples(sup_l2), l2_slope=_log_slope(m_eff, sup_l2.mean(axis=1)),
+        sup_l2=_tuples(sup_l2), l2_curves=_tuples(np.sqrt((gap**2).mean(axis=1))),
+        l2_slope=_log_slope(m_eff, sup_l2.mean(axis=1)),
         w2_times=_tuples(first["w2_times"]), w2_curves=_tuples(first["w2"]),
         w2_slope=_log_slope(options.widths, w2_sup), reference_loss=_tuples(first["loss"]),
         seconds=seconds)
@@ -610,6 +614,7 @@ def plot_chaos(result: ChaosResult, path: str | os.PathLike) -> Path:
     ax_d.set_xticks(widths, [str(w) for w in result.widths])
     ax_d.set_xticks([], minor=True)
     ax_d.set_xlabel("width m")
+    ax_d.set_ylabel(f"gap to the width-{result.options.ref_width} reference")
     ax_d.set_title("(c) details: function gap and W2", fontsize=10)
     ax_d.legend(fontsize=8)
     path = Path(path)
