@@ -178,7 +178,11 @@ def effective_width(width: ArrayLike, ref_width: int) -> NDArray:
     >>> effective_width([50, 100], 200).tolist()
     [66.66666666666667, 200.0]
     """
-    m = np.asarray(width, dtype=np.float64)
+    try:
+        m = np.asarray(width, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"width must be an integer or an array of integers, got "
+                        f"{width!r}") from None
     M = float(check_positive_int(ref_width, "ref_width"))
     if np.any(m < 1) or np.any(m > M) or np.any(m != np.round(m)):
         raise ValueError(f"width must hold integers in [1, ref_width={int(M)}], got {width!r}")

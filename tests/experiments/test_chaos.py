@@ -162,6 +162,10 @@ def test_bad_arguments(small_problem):
         coupled_squared_distance(ref, ref.U, ds.cov)
     with pytest.raises(ValueError, match="width must hold integers"):
         effective_width([0.5], 10)
+    with pytest.raises(ValueError, match="width must hold integers"):
+        effective_width([np.nan], 10)
+    with pytest.raises(TypeError, match="width must be an integer"):
+        effective_width("ten", 10)
     with pytest.raises(ValueError, match="missing the ChaosResult fields: options"):
         ChaosResult.from_dict({})
     with pytest.raises(TypeError, match="data must be a mapping"):
