@@ -170,3 +170,11 @@ def test_bad_arguments(small_problem):
         ChaosResult.from_dict({})
     with pytest.raises(TypeError, match="data must be a mapping"):
         ChaosResult.from_dict([1, 2])
+
+
+def test_options_accept_numpy_widths_and_presets_are_valid():
+    assert ChaosOptions(widths=np.array([10, 20]), ref_width=80).widths == (10, 20)
+    for name, opts in PRESETS.items():
+        assert len(opts.widths) >= 4, name                      # the claim needs four widths
+        assert opts.ref_width >= 16 * opts.widths[-1], name     # M/m >= 16 at every width
+    assert PRESETS["full"].ref_width >= 64 * PRESETS["full"].widths[3]
