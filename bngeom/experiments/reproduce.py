@@ -9,7 +9,8 @@ nothing is downloaded), shows tqdm progress bars, and writes into ``--out``:
 * ``report.md`` -- the same as a human-readable table, with the figures;
 * ``figure1_anisotropy.png``, ``figure2_magnitude.png``, ``figure3_first_step.png``
   (Section 4), ``theorem4_width.png`` (the gaps to the mean-field limit against the
-  width) and ``theorem5_convergence.png`` (loss curves with and without the separation
+  width), ``thm4_propagation_of_chaos.png`` (coupled particles against the width) and
+  ``theorem5_convergence.png`` (loss curves with and without the separation
   condition).
 
 Both reports and every figure are written atomically (after every claim), so an
@@ -33,6 +34,7 @@ The claims (MATH §2-8; ``.theorem4`` and ``.theorem5`` are in :mod:`bngeom.expe
 ``sec4_2_speed_ratio``        :func:`bngeom.experiments.section4.magnitude_experiment`
 ``sec4_3_first_step``         :func:`bngeom.experiments.section4.first_step_experiment`
 ``thm4_width_convergence``    :func:`.theorem4.run_theorem4`, :func:`theorem4_claim`
+``thm4_propagation_of_chaos`` :func:`.chaos.run_chaos`, :func:`propagation_of_chaos_claim`
 ``thm5_global_convergence``   :func:`.theorem5.run_theorem5`, :func:`theorem5_claim`
 ============================  ==============================================================
 
@@ -65,7 +67,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -78,6 +80,9 @@ from bngeom.geometry.charts import normalize_to_manifold
 from bngeom.nn.data import Dataset, make_teacher_dataset
 from bngeom.nn.model import bn_forward, bn_loss_and_gradients
 
+if TYPE_CHECKING:
+    from bngeom.experiments.chaos import ChaosResult
+
 __all__ = [
     "CLAIM_IDS",
     "REPORT_KEYS",
@@ -88,6 +93,8 @@ __all__ = [
     "check_energy_identity",
     "check_norm_invariance",
     "theorem4_claim",
+    "THM4_CHAOS_TOLERANCE",
+    "propagation_of_chaos_claim",
     "theorem5_claim",
     "DATA_CLAIM_IDS",
     "DATA_SKIPPED",
@@ -109,6 +116,7 @@ CLAIM_IDS = (
     "sec4_2_speed_ratio",
     "sec4_3_first_step",
     "thm4_width_convergence",
+    "thm4_propagation_of_chaos",
     "thm5_global_convergence",
     "sgd_reference_equivalence",
     "exp_lr_equivalence",
@@ -336,6 +344,58 @@ def theorem4_claim(result: dict[str, Any]) -> dict[str, Any]:
          "config": result.get("config", {})})
 
 
+#: Theorem 4 as propagation of chaos: the fitted slope of the coupled distance against the
+#: effective width must lie within this distance of -1/2, and so must its confidence
+#: interval's half-width (a measurement too noisy to test the rate does not pass).
+THM4_CHAOS_TOLERANCE = 0.1
+
+
+def propagation_of_chaos_claim(result: ChaosResult) -> dict[str, Any]:
+    r"""The ``thm4_propagation_of_chaos`` claim from :func:`bngeom.experiments.chaos.run_chaos`.
+
+    ``measured`` is the seed mean of the fitted log-log slopes of
+    :math:`D(m) = \sup_t` RMS distance on :math:`M` between coupled particles against the
+    effective width :math:`(1/m - 1/M)^{-1}` (MATH §12; predicted -1/2, tolerance
+    :data:`THM4_CHAOS_TOLERANCE`). It passes when the slope is within the tolerance, the
+    half-width of its confidence interval over seeds is at most the tolerance, and at
+    least four widths were measured. ``details["result"]`` is the whole
+    :class:`~bngeom.experiments.chaos.ChaosResult` (``ChaosResult.from_dict`` reads it back).
+
+    Examples
+    --------
+    >>> from bngeom.experiments.chaos import ChaosOptions, run_chaos
+    >>> res = run_chaos(options=ChaosOptions(widths=(8, 16), ref_width=64, n_blocks=1,
+    ...                 n_seeds=2, n_samples=32, t_end=0.1, n_records=2, w2_records=2))
+    >>> claim = propagation_of_chaos_claim(res)
+    >>> claim["id"], claim["passed"]  # two widths are too few for the claim
+    ('thm4_propagation_of_chaos', False)
+    """
+    measured = float(result.slope)
+    lo, hi = result.slope_ci
+    half_width = (hi - lo) / 2
+    passed = bool(np.isfinite(measured) and np.isfinite(half_width)
+                  and abs(measured + 0.5) <= THM4_CHAOS_TOLERANCE
+                  and half_width <= THM4_CHAOS_TOLERANCE and len(result.widths) >= 4)
+    opts = result.options
+    return make_claim(
+        "thm4_propagation_of_chaos",
+        f"Theorem 4 as propagation of chaos: width-m networks started from blocks of a "
+        f"width-{opts.ref_width} reference's particles (nested coupling) and trained by "
+        f"Riemannian GD (step {opts.step:g}, t <= {opts.t_end:g}, d = 2) stay within "
+        f"D(m) ~ (1/m - 1/M)^(1/2) of their twins over m = "
+        f"{', '.join(str(w) for w in result.widths)} (measured = log-log slope of sup_t RMS "
+        f"distance on M against (1/m - 1/M)^-1, mean over {opts.n_seeds} seeds; "
+        f"{result.ci_level:.0%} t-interval [{lo:.3f}, {hi:.3f}])",
+        measured, -0.5, THM4_CHAOS_TOLERANCE, passed=passed,
+        criterion="|measured - predicted| <= tolerance, the confidence interval's "
+                  "half-width <= tolerance, at least 4 widths",
+        details={"slope_ci": [lo, hi], "ci_level": result.ci_level, "ci_method": result.ci_method,
+         "ci_half_width": half_width, "geometric_mean_sup_rms":
+             result.geometric_mean_sup.tolist(), "l2_slope": result.l2_slope,
+         "slope_vs_width": result.slope_vs_width, "w2_slope": result.w2_slope,
+         "result": result.to_dict()})
+
+
 #: Horizon of the separated Theorem 5 run (the other initializations keep the preset's):
 #: the loss decays like a power of t, and at the presets' horizons some seeds are still
 #: above the target 1e-3; at these horizons seeds 0-9 are below it with a margin.
@@ -446,6 +506,19 @@ def _theorem_task(number: int):
     return compute
 
 
+def _chaos_task():
+    def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
+        from bngeom.experiments.chaos import plot_chaos, run_chaos
+
+        result = run_chaos("quick" if quick else "reproduce", seed=seed, progress=progress,
+                           **({} if n_jobs is None else {"n_jobs": n_jobs}))
+        name = "thm4_propagation_of_chaos.png"
+        plot_chaos(result, out / name)
+        return propagation_of_chaos_claim(result), [name]
+
+    return compute
+
+
 def _check_task(function: str):
     def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
         from bngeom.experiments import checks
@@ -486,6 +559,7 @@ _TASKS = (
     _Task("sec4_2_speed_ratio", "Figure 2 (4.2)", _section4_task("magnitude")),
     _Task("sec4_3_first_step", "Figure 3 (4.3)", _section4_task("first_step")),
     _Task("thm4_width_convergence", "Theorem 4", _theorem_task(4)),
+    _Task("thm4_propagation_of_chaos", "Theorem 4 (coupling)", _chaos_task()),
     _Task("thm5_global_convergence", "Theorem 5", _theorem_task(5)),
     _Task("sgd_reference_equivalence", "SGD vs reference",
           _training_task("sgd_reference", "sgd_reference")),
