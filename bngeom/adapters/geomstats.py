@@ -301,6 +301,20 @@ class SigmaSphereMetric(RiemannianMetric):
 
     # curvature (MATH §9) --------------------------------------------------
 
+    def christoffels(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Not defined: Christoffel symbols need intrinsic coordinates (NotImplementedError).
+
+        Points of :math:`N_\\Sigma` are extrinsic (in :math:`\\mathbb R^d`); the symbols of the
+        ambient SPD completion (:meth:`metric_matrix`) describe a metric on
+        :math:`\\mathbb R^d` whose geodesics leave :math:`N_\\Sigma`. geomstats' extrinsic
+        ``Hypersphere`` raises the same way. Every quantity built from them has a
+        closed form here (:meth:`curvature`, :meth:`riemann_tensor`, :meth:`exp`, ...).
+        """
+        raise NotImplementedError(
+            "Christoffel symbols of N_Sigma need intrinsic coordinates; points are extrinsic "
+            "in R^d (as geomstats' extrinsic Hypersphere). Use the closed forms: curvature, "
+            "riemann_tensor, exp, geodesic, parallel_transport")
+
     def curvature(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                   tangent_vec_c: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
         """:math:`R(X,Y)Z = g(Y,Z)X - g(X,Z)Y` (:func:`bngeom.geometry.curvature`)."""
@@ -632,6 +646,10 @@ class BNMetric(ProductRiemannianMetric):
         return self._u_block("bn_cometric_matrix", base_point)
 
     # curvature (MATH §9): the line is flat ---------------------------------
+
+    def christoffels(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Not defined: the ``u`` factor is extrinsic (see ``SigmaSphereMetric.christoffels``)."""
+        return self._u_metric.christoffels(self._split(base_point, "base_point")[0])
 
     def curvature(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                   tangent_vec_c: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
