@@ -92,8 +92,20 @@ def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     return np.random.default_rng(rng)
 
 
+def _traced(x: object) -> bool:
+    """Whether ``x`` is an autograd ``ArrayBox`` (geomstats' autograd backend is tracing)."""
+    return type(x).__module__.startswith("autograd.")
+
+
 def _array(x: ArrayLike, n: int, name: str, validate: bool) -> NDArray:
-    """``x`` as an array whose last axis has length ``n`` (full checks if ``validate``)."""
+    """``x`` as an array whose last axis has length ``n`` (full checks if ``validate``).
+
+    An autograd ``ArrayBox`` is passed on as it is (the core checks its value).
+    """
+    if _traced(x):
+        if x.ndim == 0 or x.shape[-1] != n:
+            raise ValueError(f"{name} must have last dimension {n}, got shape {x.shape}")
+        return x
     arr = as_float_array(x, name, min_ndim=1) if validate else np.asarray(x)
     if arr.ndim == 0 or arr.shape[-1] != n:
         raise ValueError(f"{name} must have last dimension {n}, got shape {np.shape(arr)}")
@@ -110,12 +122,16 @@ def _join(u: NDArray, a: NDArray) -> NDArray:
 
 
 def _block_diagonal(mat: NDArray, corner: float = 1.0) -> NDArray:
-    """Block diag(mat, corner) with ``mat`` of shape (..., d, d)."""
-    d = mat.shape[-1]
-    out = np.zeros(mat.shape[:-2] + (d + 1, d + 1), dtype=mat.dtype)
-    out[..., :d, :d] = mat
-    out[..., d, d] = corner
-    return out
+    """Block diag(mat, corner) with ``mat`` of shape (..., d, d) (traceable by autograd)."""
+    if _traced(mat):
+        import autograd.numpy as xp
+    else:
+        xp = np
+    batch, d = mat.shape[:-2], mat.shape[-1]
+    top = xp.concatenate([mat, np.zeros(batch + (d, 1))], axis=-1)
+    bottom = np.zeros(batch + (1, d + 1))
+    bottom[..., 0, d] = corner
+    return xp.concatenate([top, bottom], axis=-2)
 
 
 def _geodesic_output(points: NDArray) -> NDArray:
