@@ -50,6 +50,7 @@ True
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import geomstats.backend as gs
@@ -72,14 +73,64 @@ from bngeom.geometry.charts import normalize_to_manifold
 
 __all__ = ["SigmaSphere", "SigmaSphereMetric", "BNSpace", "BNMetric"]
 
-if get_backend_name() not in ("numpy", "autograd"):  # pragma: no cover - environment
+#: geomstats' backends this adapter serves. numpy and autograd share numpy arrays (autograd
+#: traces the metric matrices); on pytorch, tensors come in as numpy views (CPU, no grad),
+#: the core computes in numpy and results go back as torch tensors (:func:`_backend_outputs`).
+BACKENDS = ("numpy", "autograd", "pytorch")
+
+if get_backend_name() not in BACKENDS:  # pragma: no cover - environment
     raise ImportError(
-        f"bngeom.geomstats_space needs geomstats' numpy (or autograd) backend, but "
-        f"GEOMSTATS_BACKEND is {get_backend_name()!r}; unset it or set it to 'numpy'")
+        f"bngeom.adapters.geomstats supports geomstats' backends {BACKENDS}, but "
+        f"GEOMSTATS_BACKEND is {get_backend_name()!r}")
 
 
 # ---------------------------------------------------------------------------
 # helpers (argument conventions only; no geometry here)
+
+
+class _Nesting(threading.local):
+    depth = 0
+
+
+_NESTING = _Nesting()
+
+
+def _to_torch(x: object) -> object:
+    """numpy results as torch tensors (geomstats' pytorch backend); callables wrapped."""
+    import torch
+
+    if isinstance(x, (np.ndarray, np.generic, float)):
+        return torch.as_tensor(np.array(x))
+    if callable(x):
+        return lambda *args, **kwargs: _to_torch(x(*args, **kwargs))
+    return x
+
+
+def _backend_outputs(cls: type) -> type:
+    """On geomstats' pytorch backend, return the public methods' arrays as torch tensors.
+
+    Inputs need nothing: the core reads CPU tensors through ``numpy.asarray``. On the
+    numpy and autograd backends the class is returned unchanged.
+    """
+    if get_backend_name() != "pytorch":
+        return cls
+    for name, attr in list(vars(cls).items()):
+        if name.startswith("_") or not callable(attr) or isinstance(attr, staticmethod):
+            continue
+
+        def wrapped(self, *args, __method=attr, **kwargs):
+            # only the outermost call converts: BNMetric's calls to its factors stay numpy
+            depth = _NESTING.depth
+            _NESTING.depth = depth + 1
+            try:
+                out = __method(self, *args, **kwargs)
+            finally:
+                _NESTING.depth = depth
+            return _to_torch(out) if depth == 0 else out
+
+        wrapped.__name__, wrapped.__doc__ = attr.__name__, attr.__doc__
+        setattr(cls, name, wrapped)
+    return cls
 
 
 def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
@@ -147,6 +198,7 @@ def _times(t: ArrayLike) -> NDArray:
 # N_Sigma
 
 
+@_backend_outputs
 class SigmaSphere(LevelSet):
     r"""The level set :math:`N_\Sigma = \{u\in\mathbb R^d : u^\top\Sigma u = 1\}` (MATH §4).
 
@@ -252,6 +304,7 @@ class SigmaSphere(LevelSet):
                                               scale=1.0 / self.radius)
 
 
+@_backend_outputs
 class SigmaSphereMetric(RiemannianMetric):
     r"""The metric :math:`r^2 g_u(\xi,\eta) = r^2\xi^\top G(u)^+\eta` on :math:`N_\Sigma` (Prop. 1).
 
@@ -480,6 +533,7 @@ class SigmaSphereMetric(RiemannianMetric):
 # M = N_Sigma x R
 
 
+@_backend_outputs
 class BNSpace(ProductManifold):
     r"""The neuron manifold :math:`M = N_\Sigma\times\mathbb R` of Ma & Ying (Theorem 3).
 
@@ -603,6 +657,7 @@ class BNSpace(ProductManifold):
         return _join(xi, gen.standard_normal(xi.shape[:-1]))
 
 
+@_backend_outputs
 class BNMetric(ProductRiemannianMetric):
     r"""The metric of Proposition 1 on :math:`M = N_\Sigma\times\mathbb R`.
 
@@ -678,13 +733,13 @@ class BNMetric(ProductRiemannianMetric):
         parts = [self._split(v, name)[0] for v, name in (
             (tangent_vec_a, "tangent_vec_a"), (tangent_vec_b, "tangent_vec_b"),
             (tangent_vec_c, "tangent_vec_c"))]
-        out = self._u_metric.curvature(*parts, u)
+        out = np.asarray(self._u_metric.curvature(*parts, u))
         return _join(out, np.zeros(out.shape[:-1], dtype=out.dtype))
 
     def riemann_tensor(self, base_point: ArrayLike | None = None) -> NDArray:
         """The sphere factor's ambient tensor in the ``u`` block, zero elsewhere."""
         u, _ = self._split(base_point, "base_point")
-        t = self._u_metric.riemann_tensor(u)
+        t = np.asarray(self._u_metric.riemann_tensor(u))
         d = t.shape[-1]
         out = np.zeros(t.shape[:-4] + (d + 1,) * 4, dtype=t.dtype)
         out[..., :d, :d, :d, :d] = t
@@ -707,7 +762,7 @@ class BNMetric(ProductRiemannianMetric):
         parts = [self._split(v, name)[0] for v, name in (
             (tangent_vec_a, "tangent_vec_a"), (tangent_vec_b, "tangent_vec_b"),
             (tangent_vec_c, "tangent_vec_c"), (tangent_vec_d, "tangent_vec_d"))]
-        out = self._u_metric.curvature_derivative(*parts, u)
+        out = np.asarray(self._u_metric.curvature_derivative(*parts, u))
         return _join(out, np.zeros(out.shape[:-1], dtype=out.dtype))
 
     def directional_curvature_derivative(self, tangent_vec_a: ArrayLike,
