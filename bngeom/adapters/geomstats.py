@@ -27,6 +27,17 @@ their inputs; construct the space with ``validate=False`` to do the same in hot
 loops: methods then check only the trailing dimension of their arguments
 (O(1)) and call the core with ``validate=False``.
 
+Backends. The classes work on geomstats' ``numpy`` (default), ``autograd`` and
+``pytorch`` backends (``GEOMSTATS_BACKEND``). Under ``autograd`` the metric and cometric
+matrices are traceable (geomstats' ``inner_product_derivative_matrix``); under
+``pytorch`` CPU tensors are read as arrays, the core computes in numpy and results come
+back as torch tensors (no torch autograd through the core).
+
+Curvature. :math:`(N_\Sigma, g)` is isometric to the round sphere: ``curvature``,
+``sectional_curvature``, ``riemann_tensor``, ``ricci_tensor``, ``scalar_curvature`` and
+the vanishing ``curvature_derivative`` are closed forms (docs/math.md §10), and geomstats'
+generic methods built on them answer on every backend.
+
 Random numbers. ``random_point`` and ``random_tangent_vec`` take an ``rng``
 (int, ``numpy.random.Generator`` or None). With None they draw their seed from
 numpy's global random state, which is what ``geomstats.backend.random.seed``
@@ -50,6 +61,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 
@@ -118,6 +130,7 @@ def _backend_outputs(cls: type) -> type:
         if name.startswith("_") or not callable(attr) or isinstance(attr, staticmethod):
             continue
 
+        @functools.wraps(attr)
         def wrapped(self, *args, __method=attr, **kwargs):
             # only the outermost call converts: BNMetric's calls to its factors stay numpy
             depth = _NESTING.depth
@@ -128,7 +141,6 @@ def _backend_outputs(cls: type) -> type:
                 _NESTING.depth = depth
             return _to_torch(out) if depth == 0 else out
 
-        wrapped.__name__, wrapped.__doc__ = attr.__name__, attr.__doc__
         setattr(cls, name, wrapped)
     return cls
 

@@ -81,6 +81,30 @@ def test_values_agree_with_the_numpy_backend(backend):
                                    rtol=1e-12, atol=1e-12, err_msg=name)
 
 
+#: Under autograd: geomstats' derivative of the metric matrix against central differences.
+DERIVATIVE_SCRIPT = """
+import numpy as np
+from bngeom import BNSpace
+
+cov = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.2], [0.0, 0.2, 0.5]])
+space = BNSpace(cov, radius=1.5, validate=False)   # finite differences leave N_Sigma
+p = space.random_point(rng=0)
+jac = space.metric.inner_product_derivative_matrix(p)      # (..., i, j, k) = d M_ij / d p_k
+h = 1e-6
+fd = np.stack([(space.metric.metric_matrix(p + h * e) - space.metric.metric_matrix(p - h * e))
+               / (2 * h) for e in np.eye(4)], axis=-1)
+print(float(np.max(np.abs(np.asarray(jac) - fd))), float(np.max(np.abs(fd))))
+"""
+
+
+def test_autograd_derivative_of_the_metric_matrix_matches_finite_differences():
+    result = _run("autograd", ["-c", DERIVATIVE_SCRIPT], timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    error, scale = map(float, result.stdout.split())
+    assert scale > 0.1            # the extension off N_Sigma is not constant for this Sigma
+    assert error <= 1e-7 * scale
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_geomstats_suites_pass_on_backend(backend):
