@@ -28,12 +28,15 @@ import pytest
 
 # geomstats.test.parametrizers imports nbformat and nbconvert for its notebook tests only;
 # they are not dependencies of bngeom. Empty stand-ins let the parametrizer import.
+_STAND_INS = []
 try:
     import nbconvert.preprocessors  # noqa: F401
     import nbformat  # noqa: F401
 except ImportError:
     for _name in ("nbformat", "nbconvert", "nbconvert.preprocessors"):
-        sys.modules.setdefault(_name, types.ModuleType(_name))
+        if _name not in sys.modules:
+            sys.modules[_name] = types.ModuleType(_name)
+            _STAND_INS.append(_name)
     if not hasattr(sys.modules["nbconvert.preprocessors"], "ExecutePreprocessor"):
         sys.modules["nbconvert.preprocessors"].ExecutePreprocessor = None
 
@@ -41,6 +44,9 @@ from geomstats.geometry.euclidean import Euclidean  # noqa: E402
 from geomstats.geometry.hypersphere import Hypersphere  # noqa: E402
 from geomstats.geometry.product_manifold import ProductManifold  # noqa: E402
 from geomstats.test.parametrizers import DataBasedParametrizer  # noqa: E402
+
+for _name in _STAND_INS:          # nobody else sees the stand-ins
+    del sys.modules[_name]
 from geomstats.test_cases.geometry.base import LevelSetTestCase  # noqa: E402
 from geomstats.test_cases.geometry.product_manifold import (  # noqa: E402
     ProductManifoldTestCase,
