@@ -169,6 +169,10 @@ def _array(x: ArrayLike, n: int, name: str, validate: bool) -> NDArray:
         if x.ndim == 0 or x.shape[-1] != n:
             raise ValueError(f"{name} must have last dimension {n}, got shape {x.shape}")
         return x
+    if getattr(x, "requires_grad", False):
+        raise TypeError(f"{name} is a torch tensor that requires grad: the geomstats adapter "
+                        f"computes in numpy and cannot carry torch gradients (detach it, or "
+                        f"differentiate under GEOMSTATS_BACKEND=autograd)")
     arr = as_float_array(x, name, min_ndim=1) if validate else np.asarray(x)
     if arr.ndim == 0 or arr.shape[-1] != n:
         raise ValueError(f"{name} must have last dimension {n}, got shape {np.shape(arr)}")

@@ -105,6 +105,21 @@ def test_autograd_derivative_of_the_metric_matrix_matches_finite_differences():
     assert error <= 1e-7 * scale
 
 
+def test_pytorch_tensors_requiring_grad_are_refused_with_a_type_error():
+    script = (
+        "import numpy as np, torch\n"
+        "from bngeom import BNSpace\n"
+        "space = BNSpace(np.eye(3))\n"
+        "p = torch.as_tensor(space.random_point(2, rng=0)).requires_grad_(True)\n"
+        "try:\n"
+        "    space.metric.metric_matrix(p)\n"
+        "except TypeError as err:\n"
+        "    print(err)\n")
+    result = _run("pytorch", ["-c", script], timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "base_point is a torch tensor that requires grad" in result.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_geomstats_suites_pass_on_backend(backend):
