@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -211,7 +212,7 @@ def bn_cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLi
     return _bn_cometric(u, cov_u, xp) / _expand(r_sq, 2)
 
 
-def _bn_cometric(u: NDArray, cov_u: NDArray, xp=np) -> NDArray:
+def _bn_cometric(u: NDArray, cov_u: NDArray, xp: ModuleType = np) -> NDArray:
     r""":math:`G(u) = \|u\|^2 P_u P_u^\top` with :math:`P_u = I - u u^\top\Sigma`, eq. (7)."""
     proj = xp.eye(u.shape[-1]) - u[..., :, None] * cov_u[..., None, :]
     sq = xp.sum(u * u, axis=-1)[..., None, None]
@@ -219,7 +220,7 @@ def _bn_cometric(u: NDArray, cov_u: NDArray, xp=np) -> NDArray:
 
 
 def _point_or_traced(base_point: ArrayLike, cov: NDArray, validate: bool
-                     ) -> tuple[NDArray, NDArray, object]:
+                     ) -> tuple[NDArray, NDArray, ModuleType]:
     """``(u, Sigma u, xp)``: numpy arrays and numpy, or autograd's traced arrays.
 
     Under autograd's tracing (geomstats' autograd backend differentiates the metric
@@ -292,7 +293,7 @@ def pinv_metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLi
 _PINV_RCOND = 1e-10
 
 
-def _normal_projector(cov_u: NDArray, xp=np) -> NDArray:
+def _normal_projector(cov_u: NDArray, xp: ModuleType = np) -> NDArray:
     r""":math:`n n^\top` with the unit normal :math:`n = \Sigma u/\|\Sigma u\|`, (..., d, d)."""
     return cov_u[..., :, None] * cov_u[..., None, :] / xp.sum(cov_u * cov_u, axis=-1)[
         ..., None, None]
@@ -361,7 +362,7 @@ def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 
     return (g_plus + nn) * _expand(r_sq, 2)
 
 
-def _pinv_closed_form(u: NDArray, cov_u: NDArray, xp=np) -> tuple[NDArray, NDArray]:
+def _pinv_closed_form(u: NDArray, cov_u: NDArray, xp: ModuleType = np) -> tuple[NDArray, NDArray]:
     r""":math:`G(u)^+ = (Q - Q u u^\top Q/\|u\|^2)/\|u\|^2` and :math:`n n^\top`.
 
     :math:`Q = I - n n^\top` projects onto :math:`T_u`: the closed-form metric of MATH §4
