@@ -27,6 +27,17 @@ their inputs; construct the space with ``validate=False`` to do the same in hot
 loops: methods then check only the trailing dimension of their arguments
 (O(1)) and call the core with ``validate=False``.
 
+Backends. The classes work on geomstats' ``numpy`` (default), ``autograd`` and
+``pytorch`` backends (``GEOMSTATS_BACKEND``). Under ``autograd`` the metric and cometric
+matrices are traceable (geomstats' ``inner_product_derivative_matrix``); under
+``pytorch`` CPU tensors are read as arrays, the core computes in numpy and results come
+back as torch tensors (no torch autograd through the core).
+
+Curvature. :math:`(N_\Sigma, g)` is isometric to the round sphere: ``curvature``,
+``sectional_curvature``, ``riemann_tensor``, ``ricci_tensor``, ``scalar_curvature`` and
+the vanishing ``curvature_derivative`` are closed forms (docs/math.md §10), and geomstats'
+generic methods built on them answer on every backend.
+
 Random numbers. ``random_point`` and ``random_tangent_vec`` take an ``rng``
 (int, ``numpy.random.Generator`` or None). With None they draw their seed from
 numpy's global random state, which is what ``geomstats.backend.random.seed``
@@ -50,6 +61,8 @@ True
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 
 import geomstats.backend as gs
@@ -72,14 +85,64 @@ from bngeom.geometry.charts import normalize_to_manifold
 
 __all__ = ["SigmaSphere", "SigmaSphereMetric", "BNSpace", "BNMetric"]
 
-if get_backend_name() not in ("numpy", "autograd"):  # pragma: no cover - environment
+#: geomstats' backends this adapter serves. numpy and autograd share numpy arrays (autograd
+#: traces the metric matrices); on pytorch, tensors come in as numpy views (CPU, no grad),
+#: the core computes in numpy and results go back as torch tensors (:func:`_backend_outputs`).
+BACKENDS = ("numpy", "autograd", "pytorch")
+
+if get_backend_name() not in BACKENDS:  # pragma: no cover - environment
     raise ImportError(
-        f"bngeom.geomstats_space needs geomstats' numpy (or autograd) backend, but "
-        f"GEOMSTATS_BACKEND is {get_backend_name()!r}; unset it or set it to 'numpy'")
+        f"bngeom.adapters.geomstats supports geomstats' backends {BACKENDS}, but "
+        f"GEOMSTATS_BACKEND is {get_backend_name()!r}")
 
 
 # ---------------------------------------------------------------------------
 # helpers (argument conventions only; no geometry here)
+
+
+class _Nesting(threading.local):
+    depth = 0
+
+
+_NESTING = _Nesting()
+
+
+def _to_torch(x: object) -> object:
+    """numpy results as torch tensors (geomstats' pytorch backend); callables wrapped."""
+    import torch
+
+    if isinstance(x, (np.ndarray, np.generic, float)):
+        return torch.as_tensor(np.array(x))
+    if callable(x):
+        return lambda *args, **kwargs: _to_torch(x(*args, **kwargs))
+    return x
+
+
+def _backend_outputs(cls: type) -> type:
+    """On geomstats' pytorch backend, return the public methods' arrays as torch tensors.
+
+    Inputs need nothing: the core reads CPU tensors through ``numpy.asarray``. On the
+    numpy and autograd backends the class is returned unchanged.
+    """
+    if get_backend_name() != "pytorch":
+        return cls
+    for name, attr in list(vars(cls).items()):
+        if name.startswith("_") or not callable(attr) or isinstance(attr, staticmethod):
+            continue
+
+        @functools.wraps(attr)
+        def wrapped(self, *args, __method=attr, **kwargs):
+            # only the outermost call converts: BNMetric's calls to its factors stay numpy
+            depth = _NESTING.depth
+            _NESTING.depth = depth + 1
+            try:
+                out = __method(self, *args, **kwargs)
+            finally:
+                _NESTING.depth = depth
+            return _to_torch(out) if depth == 0 else out
+
+        setattr(cls, name, wrapped)
+    return cls
 
 
 def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
@@ -92,8 +155,24 @@ def _rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     return np.random.default_rng(rng)
 
 
+def _traced(x: object) -> bool:
+    """Whether ``x`` is an autograd ``ArrayBox`` (geomstats' autograd backend is tracing)."""
+    return type(x).__module__.startswith("autograd.")
+
+
 def _array(x: ArrayLike, n: int, name: str, validate: bool) -> NDArray:
-    """``x`` as an array whose last axis has length ``n`` (full checks if ``validate``)."""
+    """``x`` as an array whose last axis has length ``n`` (full checks if ``validate``).
+
+    An autograd ``ArrayBox`` is passed on as it is (the core checks its value).
+    """
+    if _traced(x):
+        if x.ndim == 0 or x.shape[-1] != n:
+            raise ValueError(f"{name} must have last dimension {n}, got shape {x.shape}")
+        return x
+    if getattr(x, "requires_grad", False):
+        raise TypeError(f"{name} is a torch tensor that requires grad: the geomstats adapter "
+                        f"computes in numpy and cannot carry torch gradients (detach it, or "
+                        f"differentiate under GEOMSTATS_BACKEND=autograd)")
     arr = as_float_array(x, name, min_ndim=1) if validate else np.asarray(x)
     if arr.ndim == 0 or arr.shape[-1] != n:
         raise ValueError(f"{name} must have last dimension {n}, got shape {np.shape(arr)}")
@@ -110,12 +189,16 @@ def _join(u: NDArray, a: NDArray) -> NDArray:
 
 
 def _block_diagonal(mat: NDArray, corner: float = 1.0) -> NDArray:
-    """Block diag(mat, corner) with ``mat`` of shape (..., d, d)."""
-    d = mat.shape[-1]
-    out = np.zeros(mat.shape[:-2] + (d + 1, d + 1), dtype=mat.dtype)
-    out[..., :d, :d] = mat
-    out[..., d, d] = corner
-    return out
+    """Block diag(mat, corner) with ``mat`` of shape (..., d, d) (traceable by autograd)."""
+    if _traced(mat):
+        import autograd.numpy as xp
+    else:
+        xp = np
+    batch, d = mat.shape[:-2], mat.shape[-1]
+    top = xp.concatenate([mat, np.zeros(batch + (d, 1))], axis=-1)
+    bottom = np.zeros(batch + (1, d + 1))
+    bottom[..., 0, d] = corner
+    return xp.concatenate([top, bottom], axis=-2)
 
 
 def _geodesic_output(points: NDArray) -> NDArray:
@@ -131,6 +214,7 @@ def _times(t: ArrayLike) -> NDArray:
 # N_Sigma
 
 
+@_backend_outputs
 class SigmaSphere(LevelSet):
     r"""The level set :math:`N_\Sigma = \{u\in\mathbb R^d : u^\top\Sigma u = 1\}` (MATH §4).
 
@@ -236,6 +320,7 @@ class SigmaSphere(LevelSet):
                                               scale=1.0 / self.radius)
 
 
+@_backend_outputs
 class SigmaSphereMetric(RiemannianMetric):
     r"""The metric :math:`r^2 g_u(\xi,\eta) = r^2\xi^\top G(u)^+\eta` on :math:`N_\Sigma` (Prop. 1).
 
@@ -300,6 +385,20 @@ class SigmaSphereMetric(RiemannianMetric):
         return self._matrix(geometry.bn_cometric_matrix, base_point)
 
     # curvature (MATH §9) --------------------------------------------------
+
+    def christoffels(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Not defined: Christoffel symbols need intrinsic coordinates (NotImplementedError).
+
+        Points of :math:`N_\\Sigma` are extrinsic (in :math:`\\mathbb R^d`); the symbols of the
+        ambient SPD completion (:meth:`metric_matrix`) describe a metric on
+        :math:`\\mathbb R^d` whose geodesics leave :math:`N_\\Sigma`. geomstats' extrinsic
+        ``Hypersphere`` raises the same way. Every quantity built from them has a
+        closed form here (:meth:`curvature`, :meth:`riemann_tensor`, :meth:`exp`, ...).
+        """
+        raise NotImplementedError(
+            "Christoffel symbols of N_Sigma need intrinsic coordinates; points are extrinsic "
+            "in R^d (as geomstats' extrinsic Hypersphere). Use the closed forms: curvature, "
+            "riemann_tensor, exp, geodesic, parallel_transport")
 
     def curvature(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                   tangent_vec_c: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
@@ -450,6 +549,7 @@ class SigmaSphereMetric(RiemannianMetric):
 # M = N_Sigma x R
 
 
+@_backend_outputs
 class BNSpace(ProductManifold):
     r"""The neuron manifold :math:`M = N_\Sigma\times\mathbb R` of Ma & Ying (Theorem 3).
 
@@ -573,6 +673,7 @@ class BNSpace(ProductManifold):
         return _join(xi, gen.standard_normal(xi.shape[:-1]))
 
 
+@_backend_outputs
 class BNMetric(ProductRiemannianMetric):
     r"""The metric of Proposition 1 on :math:`M = N_\Sigma\times\mathbb R`.
 
@@ -633,6 +734,10 @@ class BNMetric(ProductRiemannianMetric):
 
     # curvature (MATH §9): the line is flat ---------------------------------
 
+    def christoffels(self, base_point: ArrayLike | None = None) -> NDArray:
+        """Not defined: the ``u`` factor is extrinsic (see ``SigmaSphereMetric.christoffels``)."""
+        return self._u_metric.christoffels(self._split(base_point, "base_point")[0])
+
     def curvature(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                   tangent_vec_c: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
         r""":math:`(g(Y_u,Z_u)X_u - g(X_u,Z_u)Y_u, 0)`: the sphere factor's, the line's is 0.
@@ -644,13 +749,13 @@ class BNMetric(ProductRiemannianMetric):
         parts = [self._split(v, name)[0] for v, name in (
             (tangent_vec_a, "tangent_vec_a"), (tangent_vec_b, "tangent_vec_b"),
             (tangent_vec_c, "tangent_vec_c"))]
-        out = self._u_metric.curvature(*parts, u)
+        out = np.asarray(self._u_metric.curvature(*parts, u))
         return _join(out, np.zeros(out.shape[:-1], dtype=out.dtype))
 
     def riemann_tensor(self, base_point: ArrayLike | None = None) -> NDArray:
         """The sphere factor's ambient tensor in the ``u`` block, zero elsewhere."""
         u, _ = self._split(base_point, "base_point")
-        t = self._u_metric.riemann_tensor(u)
+        t = np.asarray(self._u_metric.riemann_tensor(u))
         d = t.shape[-1]
         out = np.zeros(t.shape[:-4] + (d + 1,) * 4, dtype=t.dtype)
         out[..., :d, :d, :d, :d] = t
@@ -673,7 +778,7 @@ class BNMetric(ProductRiemannianMetric):
         parts = [self._split(v, name)[0] for v, name in (
             (tangent_vec_a, "tangent_vec_a"), (tangent_vec_b, "tangent_vec_b"),
             (tangent_vec_c, "tangent_vec_c"), (tangent_vec_d, "tangent_vec_d"))]
-        out = self._u_metric.curvature_derivative(*parts, u)
+        out = np.asarray(self._u_metric.curvature_derivative(*parts, u))
         return _join(out, np.zeros(out.shape[:-1], dtype=out.dtype))
 
     def directional_curvature_derivative(self, tangent_vec_a: ArrayLike,

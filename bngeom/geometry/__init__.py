@@ -39,6 +39,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -233,12 +234,34 @@ def bn_cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLi
     """
     _matrix_memory(base_point, 4)
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    d = cov.shape[0]
-    proj = np.eye(d) - u[..., :, None] * cov_u[..., None, :]
-    sq = rowdot(u, u)[..., None, None]
+    u, cov_u, xp = _point_or_traced(base_point, cov, validate)
     r_sq = _radius_sq(radius, validate, u.shape[:-1])
-    return sq * (proj @ np.swapaxes(proj, -1, -2)) / _expand(r_sq, 2)
+    return _bn_cometric(u, cov_u, xp) / _expand(r_sq, 2)
+
+
+def _bn_cometric(u: NDArray, cov_u: NDArray, xp: ModuleType = np) -> NDArray:
+    r""":math:`G(u) = \|u\|^2 P_u P_u^\top` with :math:`P_u = I - u u^\top\Sigma`, eq. (7)."""
+    proj = xp.eye(u.shape[-1]) - u[..., :, None] * cov_u[..., None, :]
+    sq = xp.sum(u * u, axis=-1)[..., None, None]
+    return sq * (proj @ xp.swapaxes(proj, -1, -2))
+
+
+def _point_or_traced(base_point: ArrayLike, cov: NDArray, validate: bool
+                     ) -> tuple[NDArray, NDArray, ModuleType]:
+    """``(u, Sigma u, xp)``: numpy arrays and numpy, or autograd's traced arrays.
+
+    Under autograd's tracing (geomstats' autograd backend differentiates the metric
+    matrix) the point is an ``ArrayBox``: its value is checked as any point, the box is
+    kept, and the formulas run on ``autograd.numpy`` so that they can be differentiated.
+    """
+    if type(base_point).__module__.startswith("autograd."):
+        import autograd.numpy as anp
+        from autograd.tracer import getval
+
+        _point(getval(base_point), cov, validate)
+        return base_point, base_point @ cov, anp
+    u, cov_u = _point(base_point, cov, validate)
+    return u, cov_u, np
 
 
 def pinv_metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
@@ -286,14 +309,22 @@ def pinv_metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLi
     """
     _matrix_memory(base_point, 8)  # the pseudo-inverse's eigenvectors and workspace
     cov = _cov(cov, validate)
-    g = bn_cometric_matrix(base_point, cov, validate=validate)
-    r_sq = _radius_sq(radius, validate, g.shape[:-2])
-    return np.linalg.pinv(g, hermitian=True) * _expand(r_sq, 2)
+    u, cov_u, xp = _point_or_traced(base_point, cov, validate)
+    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    # the null eigenvalue (along Sigma u) is 0 up to rounding, the others are at least
+    # |u|^2 cos^2(u, Sigma u) >= |u|^2 4 kappa / (1 + kappa)^2: a relative cut of 1e-10
+    g_plus = xp.linalg.pinv(_bn_cometric(u, cov_u, xp), rcond=_PINV_RCOND, hermitian=True)
+    return g_plus * _expand(r_sq, 2)
 
 
-def _normal_projector(cov_u: NDArray) -> NDArray:
+#: Relative cut-off of the pseudo-inverse in :func:`pinv_metric_matrix`.
+_PINV_RCOND = 1e-10
+
+
+def _normal_projector(cov_u: NDArray, xp: ModuleType = np) -> NDArray:
     r""":math:`n n^\top` with the unit normal :math:`n = \Sigma u/\|\Sigma u\|`, (..., d, d)."""
-    return cov_u[..., :, None] * cov_u[..., None, :] / rowdot(cov_u, cov_u)[..., None, None]
+    return cov_u[..., :, None] * cov_u[..., None, :] / xp.sum(cov_u * cov_u, axis=-1)[
+        ..., None, None]
 
 
 def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
@@ -353,23 +384,29 @@ def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 
     True
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    g_plus, nn = _pinv_closed_form(u, cov_u)
+    u, cov_u, xp = _point_or_traced(base_point, cov, validate)
+    g_plus, nn = _pinv_closed_form(u, cov_u, xp)
     r_sq = _radius_sq(radius, validate, u.shape[:-1])
     return (g_plus + nn) * _expand(r_sq, 2)
 
 
-def _pinv_closed_form(u: NDArray, cov_u: NDArray) -> tuple[NDArray, NDArray]:
+def _pinv_closed_form(u: NDArray, cov_u: NDArray, xp: ModuleType = np) -> tuple[NDArray, NDArray]:
     r""":math:`G(u)^+ = (Q - Q u u^\top Q/\|u\|^2)/\|u\|^2` and :math:`n n^\top`.
 
     :math:`Q = I - n n^\top` projects onto :math:`T_u`: the closed-form metric of MATH §4
-    on :math:`T_u`, extended by zero along the normal.
+    on :math:`T_u`, extended by zero along the normal. Off :math:`N_\Sigma` (only seen by
+    automatic differentiation) it is evaluated at :math:`\varphi(u) = u/\|u\|_\Sigma`, the
+    factor :math:`1/\|u\|^2` becoming :math:`u^\top\Sigma u/\|u\|^2`: the ambient
+    extension is 0-homogeneous, constant (the identity, as geomstats' ``Hypersphere``)
+    for :math:`\Sigma = I`.
     """
-    nn = _normal_projector(cov_u)
-    q = np.eye(u.shape[-1]) - nn
-    qu = u - cov_u * (_dot(cov_u, u) / _dot(cov_u, cov_u))            # Q u
-    sq = rowdot(u, u)[..., None, None]
-    return (q - qu[..., :, None] * qu[..., None, :] / sq) / sq, nn
+    nn = _normal_projector(cov_u, xp)
+    q = xp.eye(u.shape[-1]) - nn
+    qu = u - cov_u * (xp.sum(cov_u * u, axis=-1, keepdims=True)
+                      / xp.sum(cov_u * cov_u, axis=-1, keepdims=True))     # Q u
+    sq = xp.sum(u * u, axis=-1)[..., None, None]
+    scale = xp.sum(u * cov_u, axis=-1)[..., None, None] / sq          # 1/|phi(u)|^2
+    return (q - qu[..., :, None] * qu[..., None, :] / sq) * scale, nn
 
 
 def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
@@ -419,10 +456,12 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     True
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
+    u, cov_u, xp = _point_or_traced(base_point, cov, validate)
     r_sq = _radius_sq(radius, validate, u.shape[:-1])
-    g = bn_cometric_matrix(u, cov, validate=False)
-    return (g + _normal_projector(cov_u)) / _expand(r_sq, 2)
+    # at phi(u) = u / |u|_Sigma (u itself on N_Sigma): the inverse of metric_matrix everywhere
+    norm_sigma = xp.sqrt(xp.sum(u * cov_u, axis=-1))[..., None]
+    g = _bn_cometric(u / norm_sigma, cov_u / norm_sigma, xp)
+    return (g + _normal_projector(cov_u, xp)) / _expand(r_sq, 2)
 
 
 def _expand(x: NDArray | float, n: int) -> NDArray | float:

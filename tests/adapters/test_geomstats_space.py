@@ -378,3 +378,19 @@ def test_random_point_and_tangent_vec():
     first = space.random_point(3)
     gs.random.seed(7)
     close(space.random_point(3), first, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("cov", [np.diag([4.0, 1.0, 0.25]), np.array([[2.0, 0.9], [0.9, 0.5]])])
+def test_generic_product_with_the_sigma_sphere_factor_has_an_spd_cometric(cov):
+    """geomstats' own product of SigmaSphere and a line inverts the SPD metric matrix."""
+    d = len(cov)
+    generic = ProductManifold([SigmaSphere(cov, 1.5), Euclidean(1)])
+    ours = BNSpace(cov, 1.5)
+    p = ours.random_point(6, rng=3)
+    v, w = ours.random_tangent_vec(p, rng=4), ours.random_tangent_vec(p, rng=5)
+    mm, cm = generic.metric.metric_matrix(p), generic.metric.cometric_matrix(p)
+    assert np.all(np.linalg.eigvalsh(mm) > 0)
+    close(cm @ mm, np.broadcast_to(np.eye(d + 1), mm.shape), rtol=0, atol=1e-10)
+    close(cm, ours.metric.cometric_matrix(p), rtol=1e-10, atol=1e-12)
+    close(generic.metric.inner_product(v, w, p), ours.metric.inner_product(v, w, p),
+          rtol=1e-10, atol=1e-12)
