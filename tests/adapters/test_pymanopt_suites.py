@@ -514,6 +514,18 @@ class TestProductSuite:
                 max_iterations=40, verbosity=0).run(problem, initial_point=x0)
             assert result.cost < 0.05 * problem.cost(x0), name
 
+    def test_particle_swarm_on_product(self, product):
+        """Derivative-free ParticleSwarm runs on the product. (NelderMead does not, for any
+        factor with multi-array points: pymanopt's compute_centroid hands the flattened
+        point [U, a, z] to Product.dist; it runs on BNManifold itself, see TestOptimizerSuite.)
+        """
+        P, bn, _, cost = product
+        result = pymanopt.optimizers.ParticleSwarm(max_iterations=5, verbosity=0).run(
+            pymanopt.Problem(P, cost))
+        (U, a), z = result.point
+        np_testing.assert_allclose(np.einsum("ki,ij,kj->k", U, bn.cov, U), 1.0, rtol=1e-10)
+        assert a.shape == (bn.width,) and z.shape == (5, 2)
+
     def test_vararg_cost_on_product(self):
         """pymanopt's ``test_vararg_cost_on_product``: BNManifold next to Stiefel factors."""
         np.random.seed(4)  # noqa: NPY002 (pymanopt's manifolds draw from numpy's global state)
