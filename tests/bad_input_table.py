@@ -612,9 +612,9 @@ ENTRIES: list[Entry] = [
     _manifold_entry("dist", {"point_a": "plist_point", "point_b": "plist_point"}),
     Entry("make_problem", _make_problem,
           lambda: {"X": _dataset()[0], "y": _dataset()[1], "width": 3, "activation": "tanh",
-                   "loss": "squared"},
+                   "loss": "squared", "backend": "numpy"},
           {"X": "X (own covariance)", "y": "y", "width": "count", "activation": "activation",
-           "loss": "loss"},
+           "loss": "loss", "backend": "choice"},
           {"y": ("X",)}),
     Entry("wasserstein2", _wasserstein2,
           lambda: {"x": _particles(5, 0, 1.0), "y": _particles(6, 1, 0.0), "cov": COV,
@@ -655,6 +655,13 @@ ENTRIES: list[Entry] = [
            "batch_size": "count", "batch_norm": "choice", "activation": "activation",
            "loss": "loss"},
           {"a0": ("W0",), "batch_size": ("batch_size must be >= 2",)}),
+    Entry("model.vanilla_hessian_vector_product", model.vanilla_hessian_vector_product,
+          lambda: {"X": _dataset()[0], "y": _dataset()[1], "U": np.ones((2, D)),
+                   "a": np.ones(2), "V": np.ones((2, D)), "b": np.ones(2),
+                   "activation": "tanh", "loss": "squared"},
+          {"X": "X", "y": "y", "U": "vector", "a": "y", "V": "vector", "b": "y",
+           "activation": "activation", "loss": "loss"},
+          {"y": ("X",), "a": ("U",), "X": ("U",), "V": ("b", "U"), "b": ("V", "a")}),
 ]
 
 

@@ -52,6 +52,7 @@ True
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -80,12 +81,20 @@ from bngeom.geometry.charts import (
     normalize_to_manifold,
     normalize_to_sphere,
 )
+from bngeom.nn.data import covariance
 from bngeom.nn.functions import LOSSES, get_activation, get_loss
-from bngeom.nn.model import DEFAULT_MEMORY_BUDGET, vanilla_loss, vanilla_loss_and_gradients
+from bngeom.nn.model import (
+    DEFAULT_MEMORY_BUDGET,
+    vanilla_hessian_vector_product,
+    vanilla_loss,
+    vanilla_loss_and_gradients,
+)
 
-__all__ = ["SigmaSphereRows", "OutputWeights", "BNManifold", "BNTangentVector", "make_problem"]
+__all__ = ["SigmaSphereRows", "OutputWeights", "BNManifold", "BNTangentVector", "ProblemOptions",
+           "make_problem"]
 
 _GRADIENTS = ("autograd", "closed_form")
+_BACKENDS = ("autograd", "numpy", "pytorch", "jax")
 
 
 def _rng(rng: int | np.random.Generator | None) -> np.random.Generator | None:
@@ -639,18 +648,81 @@ class BNManifold(Manifold):
         return manifold, manifold.point_from_bn(W, a)
 
 
+@dataclass(frozen=True)
+class ProblemOptions:
+    """Settings of :func:`make_problem` beyond the data, the network and the backend.
+
+    Parameters
+    ----------
+    euclidean_gradient : {None, "autograd", "closed_form"}
+        For ``backend="autograd"`` only: the Euclidean gradient from autograd
+        (None, the default) or from :func:`bngeom.nn.model.vanilla_loss_and_gradients`
+        (``"closed_form"``; the Hessian still from autograd). The other backends
+        always use the closed forms.
+    memory_budget : float
+        Bytes for the ``n x m`` temporaries of the closed forms.
+    validate : bool
+        Passed to :class:`BNManifold`.
+
+    Examples
+    --------
+    >>> ProblemOptions(euclidean_gradient="closed_form").validate
+    True
+    """
+
+    euclidean_gradient: str | None = None
+    memory_budget: float = DEFAULT_MEMORY_BUDGET
+    validate: bool = True
+
+    def __post_init__(self) -> None:
+        if self.euclidean_gradient not in (None, *_GRADIENTS):
+            raise ValueError(f"euclidean_gradient must be one of {_GRADIENTS}, got "
+                             f"{self.euclidean_gradient!r}")
+        check_positive_scalar(self.memory_budget, "memory_budget")
+        if not isinstance(self.validate, (bool, np.bool_)):
+            raise TypeError(f"validate must be a bool, got {type(self.validate).__name__}")
+
+
+class _ClosedForms:
+    """The vanilla loss, its gradient and Hessian-vector product on fixed data (numpy)."""
+
+    def __init__(self, X: NDArray, y: NDArray, act: Any, lo: Any, memory_budget: float
+                 ) -> None:
+        self.X, self.y, self.act, self.lo, self.budget = X, y, act, lo, memory_budget
+
+    def value(self, U: NDArray, a: NDArray) -> float:
+        return vanilla_loss(self.X, self.y, U, a, self.act, self.lo, memory_budget=self.budget)
+
+    def gradient(self, U: NDArray, a: NDArray) -> list[NDArray]:
+        res = vanilla_loss_and_gradients(self.X, self.y, U, a, self.act, self.lo,
+                                         memory_budget=self.budget, validate=False)
+        return [res.grad_w, res.grad_a]
+
+    def hvp(self, U: NDArray, a: NDArray, V: NDArray, b: NDArray) -> list[NDArray]:
+        return list(vanilla_hessian_vector_product(self.X, self.y, U, a, V, b, self.act,
+                                                   self.lo, memory_budget=self.budget))
+
+
 def make_problem(X: ArrayLike, y: ArrayLike, width: int, activation: str = "tanh",
                  loss: str = "squared", *, cov: ArrayLike | None = None,
-                 radii: ArrayLike | None = None, euclidean_gradient: str = "autograd",
-                 memory_budget: float = DEFAULT_MEMORY_BUDGET,
+                 radii: ArrayLike | None = None, backend: str = "autograd",
                  rng: int | np.random.Generator | None = None,
-                 validate: bool = True) -> tuple[pymanopt.Problem, BNManifold]:
+                 **options: Any) -> tuple[pymanopt.Problem, BNManifold]:
     r"""The training problem of a width-m BN network as a pymanopt problem on :math:`M^m`.
 
     The cost is the vanilla loss :math:`\tilde L(U, a) = \frac1n\sum_i
     \ell(\frac1m\sum_k a_k\sigma(u_k^\top x_i), y_i)` on
     ``BNManifold(cov, width, radii)``, which equals the BN loss at
-    :math:`U = \varphi(W)` (MATH §3).
+    :math:`U = \varphi(W)` (MATH §3), as a cost of pymanopt's ``backend``:
+
+    * ``"autograd"`` (default): written in ``autograd.numpy``, differentiated by
+      autograd (or with ``euclidean_gradient="closed_form"``, the gradient of
+      :func:`bngeom.nn.model.vanilla_loss_and_gradients`);
+    * ``"numpy"``: the closed-form gradient and the closed-form Hessian-vector
+      product :func:`bngeom.nn.model.vanilla_hessian_vector_product`;
+    * ``"pytorch"`` and ``"jax"``: a torch / jax function of ``(U, a)`` whose
+      derivatives (first and second) are those closed forms, so that the cost
+      composes with the library's own automatic differentiation (float64).
 
     Parameters
     ----------
@@ -671,66 +743,154 @@ def make_problem(X: ArrayLike, y: ArrayLike, width: int, activation: str = "tanh
         Neuron radii :math:`r_k = \|w_k\|` (Euclidean norms of the BN weights; default 1),
         which scale the metric :math:`r_k^2 g`. To start from given BN weights ``W``, use
         :meth:`BNManifold.from_bn_weights`, which takes the radii and the point from ``W``.
-    euclidean_gradient : {"autograd", "closed_form"}
-        Where the Euclidean gradient comes from: pymanopt's autograd backend
-        on the cost, or :func:`bngeom.model.vanilla_loss_and_gradients` (exact,
-        blocked over samples within ``memory_budget`` bytes). The Hessian used
-        by ``TrustRegions`` comes from autograd in both cases.
-    memory_budget : float
-        Bytes for the ``n x m`` temporaries of the closed-form gradient.
+    backend : {"autograd", "numpy", "pytorch", "jax"}
+        pymanopt's backend of the cost (``"pytorch"`` needs torch, ``"jax"`` jax).
     rng : int, Generator or None
         Random source of the manifold's ``random_point``.
-    validate : bool
-        Passed to :class:`BNManifold`.
+    **options
+        Fields of :class:`ProblemOptions`: ``euclidean_gradient``,
+        ``memory_budget``, ``validate``.
 
     Returns
     -------
     problem : pymanopt.Problem
     manifold : BNManifold
 
+    Raises
+    ------
+    ValueError, TypeError
+        On bad data, an unknown backend, activation, loss or option; ``ImportError``
+        if the backend's library is missing.
+
     Examples
     --------
     >>> import numpy as np
     >>> from bngeom.nn import data
     >>> ds = data.make_teacher_dataset(50, [2.0, 1.0], teacher_width=2, rng=0)
-    >>> problem, M = make_problem(ds.X, ds.y, 3, euclidean_gradient="closed_form", rng=0)
+    >>> problem, M = make_problem(ds.X, ds.y, 3, backend="numpy", rng=0)
     >>> x = M.random_point()
     >>> g = problem.riemannian_gradient(x)
     >>> [v.shape for v in g]
     [(3, 2), (3,)]
     """
+    unknown = sorted(set(options) - set(ProblemOptions.__dataclass_fields__))
+    if unknown:
+        raise TypeError(f"make_problem got unknown keyword argument(s) {unknown}; the options "
+                        f"are {sorted(ProblemOptions.__dataclass_fields__)}")
+    opts = ProblemOptions(**options)
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+    if backend != "autograd" and opts.euclidean_gradient is not None:
+        raise ValueError(f"euclidean_gradient applies to backend='autograd' only, got "
+                         f"{opts.euclidean_gradient!r} with backend={backend!r}")
+    memory_budget = opts.memory_budget
     X = as_float_array(X, "X", min_ndim=2, max_ndim=2)
     y = as_float_array(y, "y", min_ndim=1, max_ndim=1)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"X and y must have the same number of samples, got {X.shape[0]} "
                          f"and {y.shape[0]}")
-    if euclidean_gradient not in _GRADIENTS:
-        raise ValueError(f"euclidean_gradient must be one of {_GRADIENTS}, got "
-                         f"{euclidean_gradient!r}")
     act, lo = get_activation(activation), get_loss(loss)
-    check_positive_scalar(memory_budget, "memory_budget")
     # Centred data whether or not cov is given: the vanilla cost on uncentred X is not the
     # loss of the BN network (which subtracts the mean), and the labels must fit the loss.
     check_centered(X)
     if lo is LOSSES["logistic"]:
         check_signed_labels(y)
-    if cov is None:
-        cov = X.T @ X / X.shape[0]
-    cov = check_covariance(cov)
+    cov = covariance(X, centered=True) if cov is None else check_covariance(cov)
     check_dimension(X, cov.shape[0], "X")
-    manifold = BNManifold(cov, width, radii, rng=rng, validate=validate)
+    manifold = BNManifold(cov, width, radii, rng=rng, validate=opts.validate)
+    forms = _ClosedForms(X, y, act, lo, memory_budget)
+    if backend == "numpy":
+        return pymanopt.Problem(
+            manifold, pymanopt.function.numpy(manifold)(forms.value),
+            euclidean_gradient=pymanopt.function.numpy(manifold)(forms.gradient),
+            euclidean_hessian=pymanopt.function.numpy(manifold)(forms.hvp)), manifold
+    if backend in ("pytorch", "jax"):
+        build = _torch_cost if backend == "pytorch" else _jax_cost
+        decorator = getattr(pymanopt.function, backend)
+        return pymanopt.Problem(manifold, decorator(manifold)(build(forms))), manifold
 
     @pymanopt.function.autograd(manifold)
     def cost(U, a):
         return vanilla_loss(X, y, U, a, act, lo, memory_budget=memory_budget)
 
-    if euclidean_gradient == "autograd":
+    if opts.euclidean_gradient != "closed_form":
         return pymanopt.Problem(manifold, cost), manifold
+    return pymanopt.Problem(manifold, cost, euclidean_gradient=pymanopt.function.numpy(
+        manifold)(forms.gradient)), manifold
 
-    @pymanopt.function.numpy(manifold)
-    def gradient(U, a):
-        res = vanilla_loss_and_gradients(X, y, U, a, act, lo, memory_budget=memory_budget,
-                                         validate=False)
-        return [res.grad_w, res.grad_a]
 
-    return pymanopt.Problem(manifold, cost, euclidean_gradient=gradient), manifold
+def _torch_cost(forms: _ClosedForms) -> Any:
+    """``cost(U, a)`` on torch tensors, differentiable twice through the closed forms."""
+    import torch
+
+    def numpy(*tensors: Any) -> list[NDArray]:
+        return [t.detach().cpu().numpy().astype(np.float64) for t in tensors]
+
+    class Gradient(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, U: Any, a: Any) -> Any:
+            ctx.save_for_backward(U, a)
+            return tuple(torch.from_numpy(g).to(U.dtype) for g in forms.gradient(*numpy(U, a)))
+
+        @staticmethod
+        def backward(ctx: Any, dU: Any, da: Any) -> Any:  # the Hessian is symmetric
+            U, a = ctx.saved_tensors
+            dU = torch.zeros_like(U) if dU is None else dU
+            da = torch.zeros_like(a) if da is None else da
+            return tuple(torch.from_numpy(h).to(U.dtype)
+                         for h in forms.hvp(*numpy(U, a, dU, da)))
+
+    class Cost(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, U: Any, a: Any) -> Any:
+            ctx.save_for_backward(U, a)
+            return torch.tensor(forms.value(*numpy(U, a)), dtype=U.dtype)
+
+        @staticmethod
+        def backward(ctx: Any, grad_output: Any) -> Any:
+            U, a = ctx.saved_tensors
+            gU, ga = Gradient.apply(U, a)
+            return grad_output * gU, grad_output * ga
+
+    def cost(U: Any, a: Any) -> Any:
+        return Cost.apply(U, a)
+
+    return cost
+
+
+def _jax_cost(forms: _ClosedForms) -> Any:
+    """``cost(U, a)`` on jax arrays (custom JVPs: gradient, then Hessian-vector product)."""
+    import jax
+    import jax.numpy as jnp
+
+    def shapes(*arrays: Any) -> tuple[Any, ...]:
+        return tuple(jax.ShapeDtypeStruct(x.shape, x.dtype) for x in arrays)
+
+    def call(fn: Any, out: Any, *args: Any) -> Any:
+        return jax.pure_callback(lambda *v: tuple(np.asarray(r, dtype=np.float64) for r in
+                                                  fn(*(np.asarray(t) for t in v))),
+                                 out, *args)
+
+    @jax.custom_jvp
+    def gradient(U: Any, a: Any) -> Any:
+        return call(forms.gradient, shapes(U, a), U, a)
+
+    @gradient.defjvp
+    def gradient_jvp(primals: Any, tangents: Any) -> Any:
+        return gradient(*primals), call(forms.hvp, shapes(*primals), *primals, *tangents)
+
+    @jax.custom_jvp
+    def loss(U: Any, a: Any) -> Any:
+        (value,) = call(lambda *v: (forms.value(*v),), (jax.ShapeDtypeStruct((), U.dtype),),
+                        U, a)
+        return value
+
+    @loss.defjvp
+    def loss_jvp(primals: Any, tangents: Any) -> Any:
+        gU, ga = gradient(*primals)
+        return loss(*primals), jnp.sum(gU * tangents[0]) + jnp.sum(ga * tangents[1])
+
+    def cost(U: Any, a: Any) -> Any:
+        return loss(U, a)
+
+    return cost

@@ -74,6 +74,7 @@ __all__ = [
     "vanilla_loss_and_gradients",
     "bn_gradient_from_vanilla",
     "block_rows",
+    "vanilla_hessian_vector_product",
 ]
 
 #: Default memory budget (bytes) for the n x m intermediate matrices.
@@ -579,3 +580,78 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
         grad_w = bn_gradient_from_vanilla(W, res.grad_w, cov, validate=False)
     res = LossAndGradients(res.loss, grad_w, res.grad_a)
     return _representable(res, W, a, y, "W") if validate else res
+    return LossAndGradients(res.loss, grad_w, res.grad_a)
+
+
+def vanilla_hessian_vector_product(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: ArrayLike,
+                                   V: ArrayLike, b: ArrayLike,
+                                   activation: str | Activation = "tanh",
+                                   loss: str | Loss = "squared", *,
+                                   memory_budget: float = DEFAULT_MEMORY_BUDGET
+                                   ) -> tuple[NDArray, NDArray]:
+    r"""The Euclidean Hessian of the vanilla loss applied to ``(V, b)``, in closed form.
+
+    With :math:`z_{ik} = u_k^\top x_i`, :math:`q_{ik} = v_k^\top x_i` and the
+    directional derivative of the output
+    :math:`\dot f_i = \frac1m\sum_k (b_k\sigma(z_{ik}) + a_k\sigma'(z_{ik}) q_{ik})`,
+    differentiating the gradients of :func:`vanilla_loss_and_gradients` gives
+
+    .. math:: (HV)_{u_k} = \frac1{m}\,\mathbb E[(\ell''\dot f a_k\sigma'(z_k)
+              + \ell'(b_k\sigma'(z_k) + a_k\sigma''(z_k) q_k))\,x],\qquad
+              (HV)_{a_k} = \frac1m\,\mathbb E[\ell''\dot f\sigma(z_k)
+              + \ell'\sigma'(z_k) q_k],
+
+    the expectation over the data set, in blocks of samples within ``memory_budget``.
+
+    Parameters
+    ----------
+    X, y : array_like, shapes (n, d) and (n,)
+        Data and targets.
+    U, a : array_like, shapes (m, d) and (m,)
+        The point: first-layer weights and output weights.
+    V, b : array_like, shapes (m, d) and (m,)
+        The direction.
+    activation, loss : str or Activation / Loss
+        See :mod:`bngeom.nn.functions` (their second derivatives are used).
+    memory_budget : float, keyword-only
+        Bytes allowed for the ``n x m`` temporaries.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        The blocks in ``U`` (shape (m, d)) and in ``a`` (shape (m,)).
+
+    Raises
+    ------
+    ValueError, TypeError
+        If an input is not finite and real, or shapes do not match.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hU, ha = vanilla_hessian_vector_product(np.eye(2), np.zeros(2), np.eye(2),
+    ...     np.zeros(2), np.zeros((2, 2)), np.array([1.0, 0.0]), "relu")
+    >>> ha.tolist()                       # squared loss: E[s s^T] b / m^2
+    [0.125, 0.0]
+    """
+    act, lo = get_activation(activation), get_loss(loss)
+    X, y = _check_data(X, y)
+    U, a = _check_params(U, a, X.shape[1], "U")
+    V = as_float_array(V, "V", min_ndim=2, max_ndim=2)
+    b = as_float_array(b, "b", min_ndim=1, max_ndim=1)
+    if V.shape != U.shape or b.shape != a.shape:
+        raise ValueError(f"V and b must have the shapes of U and a, {U.shape} and {a.shape}, "
+                         f"got {V.shape} and {b.shape}")
+    n, m = X.shape[0], U.shape[0]
+    rows = block_rows(n, m, check_positive_scalar(memory_budget, "memory_budget"))
+    hess_u, hess_a = np.zeros(U.shape), np.zeros(m)
+    for start in range(0, n, rows):
+        xb, yb = X[start:start + rows], y[start:start + rows]
+        z, q = xb @ U.T, xb @ V.T
+        s, s1 = act.function(z), act.derivative(z)
+        f = s @ a / m
+        l1, l2 = lo.derivative(f, yb)[:, None], lo.second_derivative(f, yb)[:, None]
+        fdot = (s @ b + (s1 * q) @ a)[:, None] / m
+        hess_a += np.sum(l2 * fdot * s + l1 * s1 * q, axis=0)
+        hess_u += (l2 * fdot * s1 * a + l1 * (s1 * b + act.second_derivative(z) * q * a)).T @ xb
+    return hess_u / (n * m), hess_a / (n * m)

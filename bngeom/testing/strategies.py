@@ -14,6 +14,11 @@ condition number of a covariance is bounded by ``max_condition``, its scale by
 ``min_scale``/``max_scale``, and tangent vectors have a prescribed range of
 lengths in the metric :math:`g` of Proposition 1.
 
+Following hypothesis' convention, the arguments of :func:`points` and
+:func:`tangent_vectors` take values or strategies, and composite strategies draw
+consistent samples: :func:`cov_and_points`, :func:`cov_point_tangent` (optionally as
+torch or jax arrays), :func:`bn_spaces` and :func:`bn_manifolds` (docs/testing_downstream.md).
+
 This is the only bngeom module that imports hypothesis (a test dependency).
 
 Examples
@@ -53,8 +58,17 @@ from bngeom.nn.data import anisotropic_gaussian
 from bngeom.nn.functions import ACTIVATIONS, LOSSES
 
 __all__ = [
+    "ARRAY_LIBRARIES",
+    "CovPoints",
+    "CovPointTangent",
+    "ManifoldPoint",
     "Network",
+    "SpacePoints",
     "activation_names",
+    "bn_manifolds",
+    "bn_spaces",
+    "cov_and_points",
+    "cov_point_tangent",
     "covariances",
     "dimensions",
     "loss_names",
@@ -90,6 +104,11 @@ def _strategy(value: Any, default: SearchStrategy, name: str) -> SearchStrategy:
     if name in ("dim", "width", "n_samples"):
         return st.just(check_positive_int(value, name))
     return st.just(value)
+
+
+def _as_strategy(value: Any) -> SearchStrategy:
+    """hypothesis' convention: a strategy is drawn from, any other value is ``st.just``."""
+    return value if isinstance(value, SearchStrategy) else st.just(value)
 
 
 def _batch_shape(n: int | tuple[int, ...] | None, name: str = "n") -> tuple[int, ...]:
@@ -356,7 +375,8 @@ def covariances(dim: int | SearchStrategy[int] | None = None, *, max_condition: 
 # points and tangent vectors
 
 
-def points(cov: ArrayLike, n: int | tuple[int, ...] | None = None) -> SearchStrategy[NDArray]:
+def points(cov: ArrayLike | SearchStrategy,
+           n: int | tuple[int, ...] | None | SearchStrategy = None) -> SearchStrategy[NDArray]:
     r"""Points of :math:`N_\Sigma = \{u : u^\top\Sigma u = 1\}`, shape ``n + (d,)``.
 
     :math:`u = \varphi(v) = v/\|v\|_\Sigma` for a direction ``v`` whose entries
@@ -365,10 +385,11 @@ def points(cov: ArrayLike, n: int | tuple[int, ...] | None = None) -> SearchStra
 
     Parameters
     ----------
-    cov : array_like, shape (d, d)
-        Symmetric positive definite :math:`\Sigma` (a concrete array: draw it
-        first, e.g. with ``st.data()`` or ``covariances().flatmap``).
-    n : int, tuple of ints, or None
+    cov : array_like, shape (d, d), or a strategy of them
+        Symmetric positive definite :math:`\Sigma`. A strategy (for example
+        :func:`covariances`) is drawn first; to get the drawn covariance back
+        with the points, use :func:`cov_and_points`.
+    n : int, tuple of ints, None, or a strategy of them
         Batch shape: None for one point of shape ``(d,)``, an int ``n`` for
         ``(n, d)``, a tuple for arbitrary leading axes.
 
@@ -384,14 +405,18 @@ def points(cov: ArrayLike, n: int | tuple[int, ...] | None = None) -> SearchStra
     ...     assert np.allclose(np.einsum("...i,ij,...j->...", u, cov, u), 1.0)
     >>> check()
     """
+    if isinstance(cov, SearchStrategy) or isinstance(n, SearchStrategy):
+        return st.tuples(_as_strategy(cov), _as_strategy(n)).flatmap(
+            lambda drawn: points(*drawn))
     cov = check_covariance(cov)
     shape = _batch_shape(n) + (cov.shape[0],)
     return hnp.arrays(np.float64, shape, elements=_UNIT_FLOATS).map(
         lambda raw: normalize_to_manifold(_directions(raw), cov))
 
 
-def tangent_vectors(base_point: ArrayLike, cov: ArrayLike, *, min_norm: float = 0.0,
-                    max_norm: float = 1.0) -> SearchStrategy[NDArray]:
+def tangent_vectors(base_point: ArrayLike | SearchStrategy, cov: ArrayLike | SearchStrategy, *,
+                    min_norm: float | SearchStrategy = 0.0,
+                    max_norm: float | SearchStrategy = 1.0) -> SearchStrategy[NDArray]:
     r"""Tangent vectors :math:`\xi \in T_u N_\Sigma` with :math:`\|\xi\|_g` in a given range.
 
     Built through the isometry of MATH §5: a direction drawn in ``[-1, 1]^d``
@@ -404,10 +429,13 @@ def tangent_vectors(base_point: ArrayLike, cov: ArrayLike, *, min_norm: float = 
 
     Parameters
     ----------
-    base_point : array_like, shape (..., d)
+    base_point : array_like, shape (..., d), or a strategy of them
         Points of :math:`N_\Sigma`.
-    cov : array_like, shape (d, d)
-    min_norm, max_norm : float
+    cov : array_like, shape (d, d), or a strategy of them
+        Every argument may be a value or a strategy (drawn first, independently:
+        a strategy of points must give points of the covariance drawn with it;
+        :func:`cov_point_tangent` draws a consistent triple).
+    min_norm, max_norm : float or strategies of floats
         Range of :math:`\|\xi\|_g`, ``0 <= min_norm <= max_norm``. Keep
         ``max_norm < pi`` where ``log(exp(xi)) == xi`` is needed. Lengths
         strictly between ``min_norm`` and 1e-8 are not drawn (they only probe
@@ -427,6 +455,10 @@ def tangent_vectors(base_point: ArrayLike, cov: ArrayLike, *, min_norm: float = 
     ...     assert np.all((length >= 0.5 - 1e-12) & (length <= 2.0 + 1e-12))
     >>> check()
     """
+    drawn = (base_point, cov, min_norm, max_norm)
+    if any(isinstance(v, SearchStrategy) for v in drawn):
+        return st.tuples(*map(_as_strategy, drawn)).flatmap(
+            lambda v: tangent_vectors(v[0], v[1], min_norm=v[2], max_norm=v[3]))
     cov = check_covariance(cov)
     u = as_float_array(base_point, "base_point", min_ndim=1)
     if u.shape[-1] != cov.shape[0]:
@@ -463,6 +495,219 @@ def tangent_vectors(base_point: ArrayLike, cov: ArrayLike, *, min_norm: float = 
     return st.tuples(hnp.arrays(np.float64, u.shape, elements=_UNIT_FLOATS),
                      hnp.arrays(np.float64, u.shape[:-1], elements=lengths)).map(
         lambda pair: build(*pair))
+
+
+# ---------------------------------------------------------------------------
+# consistent samples (composite strategies)
+
+#: Array libraries the samples of :func:`cov_and_points` and :func:`cov_point_tangent` come in.
+#: bngeom's core accepts CPU torch tensors and jax arrays and converts them to numpy (its
+#: results are numpy arrays); the adapters' samples (:func:`bn_spaces`, :func:`bn_manifolds`)
+#: are numpy only.
+ARRAY_LIBRARIES = ("numpy", "torch", "jax")
+
+
+class CovPoints(NamedTuple):
+    """A covariance and points on its :math:`N_\\Sigma` (from :func:`cov_and_points`)."""
+
+    cov: Any
+    points: Any
+
+
+class CovPointTangent(NamedTuple):
+    """A covariance, points and tangent vectors there (from :func:`cov_point_tangent`)."""
+
+    cov: Any
+    point: Any
+    tangent: Any
+
+
+class SpacePoints(NamedTuple):
+    """A geomstats ``BNSpace`` and points ``(u, a)`` on it (from :func:`bn_spaces`)."""
+
+    space: Any
+    points: NDArray
+
+
+class ManifoldPoint(NamedTuple):
+    """A pymanopt ``BNManifold``, a point ``[U, a]`` and a tangent vector (:func:`bn_manifolds`)."""
+
+    manifold: Any
+    point: list
+    tangent: Any
+
+
+def _converter(array: str) -> Any:
+    """numpy -> the array library ``array`` (float64 kept), checked when the strategy is built."""
+    if array not in ARRAY_LIBRARIES:
+        raise ValueError(f"array must be one of {ARRAY_LIBRARIES}, got {array!r}")
+    if array == "torch":
+        import torch
+
+        return torch.from_numpy
+    if array == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        if not jax.config.jax_enable_x64:
+            raise ValueError("array='jax' needs 64-bit jax (jax.config.update('jax_enable_x64', "
+                             "True)); float32 samples would not have float64's accuracy")
+        return jnp.asarray
+    return lambda x: x
+
+
+def cov_and_points(dim: int | SearchStrategy[int] | None = None,
+                   n: int | tuple[int, ...] | None | SearchStrategy = None, *,
+                   max_condition: float = 100.0, array: str = "numpy"
+                   ) -> SearchStrategy[CovPoints]:
+    r"""A covariance :math:`\Sigma` (:func:`covariances`) with points on its :math:`N_\Sigma`.
+
+    Parameters
+    ----------
+    dim : int, strategy of ints, or None
+        Dimension ``d`` (default: :func:`dimensions`).
+    n : int, tuple of ints, None, or a strategy of them
+        Batch shape of the points (see :func:`points`).
+    max_condition : float
+        Bound on the condition number of :math:`\Sigma`.
+    array : {"numpy", "torch", "jax"}
+        Array library of ``cov`` and ``points`` (float64; jax needs x64 enabled).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10)
+    ... @given(cov_and_points(dim=3, n=4))
+    ... def check(sample):
+    ...     cov, u = sample
+    ...     assert np.allclose(np.einsum("ni,ij,nj->n", u, cov, u), 1.0)
+    >>> check()
+    """
+    to_array = _converter(array)
+
+    @st.composite
+    def draw_sample(draw: st.DrawFn) -> CovPoints:
+        cov = draw(covariances(dim, max_condition=max_condition))
+        u = draw(points(cov, n))
+        return CovPoints(to_array(cov), to_array(u))
+
+    return draw_sample()
+
+
+def cov_point_tangent(dim: int | SearchStrategy[int] | None = None,
+                      n: int | tuple[int, ...] | None | SearchStrategy = None, *,
+                      max_condition: float = 100.0, min_norm: float = 0.0,
+                      max_norm: float = 1.0, array: str = "numpy"
+                      ) -> SearchStrategy[CovPointTangent]:
+    r"""A consistent triple: :math:`\Sigma`, points :math:`u`, tangent vectors :math:`\xi\in T_u`.
+
+    Parameters as :func:`cov_and_points`, and ``min_norm``, ``max_norm`` the range
+    of :math:`\|\xi\|_g` (see :func:`tangent_vectors`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> from bngeom import geometry
+    >>> @settings(max_examples=10)
+    ... @given(cov_point_tangent(dim=3, n=2, max_norm=2.0))
+    ... def check(sample):
+    ...     cov, u, xi = sample
+    ...     assert np.allclose(np.einsum("ni,ij,nj->n", xi, cov, u), 0.0, atol=1e-12)
+    ...     assert np.all(geometry.norm(u, xi, cov) <= 2.0 + 1e-12)
+    >>> check()
+    """
+    to_array = _converter(array)
+
+    @st.composite
+    def draw_sample(draw: st.DrawFn) -> CovPointTangent:
+        cov = draw(covariances(dim, max_condition=max_condition))
+        u = draw(points(cov, n))
+        xi = draw(tangent_vectors(u, cov, min_norm=min_norm, max_norm=max_norm))
+        return CovPointTangent(to_array(cov), to_array(u), to_array(xi))
+
+    return draw_sample()
+
+
+def bn_spaces(dim: int | SearchStrategy[int] | None = None,
+              n: int | tuple[int, ...] | None | SearchStrategy = None, *,
+              max_condition: float = 100.0,
+              radius: float | SearchStrategy[float] | None = None,
+              max_output_weight: float = 2.0) -> SearchStrategy[SpacePoints]:
+    r"""A geomstats :class:`~bngeom.adapters.geomstats.BNSpace` with points ``(u, a)`` on it.
+
+    Needs geomstats. ``radius`` (default :func:`radii`, shrinking to 1) is the
+    space's neuron radius; ``a`` is drawn in ``[-max_output_weight,
+    max_output_weight]``. Points have shape ``n + (d + 1,)``; numpy only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5)
+    ... @given(bn_spaces(dim=2, n=3))
+    ... def check(sample):
+    ...     space, x = sample
+    ...     assert x.shape == (3, 3) and np.all(space.belongs(x))
+    >>> check()
+    """
+    from bngeom.adapters.geomstats import BNSpace
+
+    radius_strategy = _strategy(radius, radii(), "radius")
+    bound = check_positive_scalar(max_output_weight, "max_output_weight")
+
+    @st.composite
+    def draw_sample(draw: st.DrawFn) -> SpacePoints:
+        cov, u = draw(cov_and_points(dim, n, max_condition=max_condition))
+        a = draw(hnp.arrays(np.float64, u.shape[:-1] + (1,), elements=_nonnegligible(bound)))
+        return SpacePoints(BNSpace(cov, draw(radius_strategy)), np.concatenate([u, a], axis=-1))
+
+    return draw_sample()
+
+
+def bn_manifolds(dim: int | SearchStrategy[int] | None = None,
+                 width: int | SearchStrategy[int] | None = None, *,
+                 max_condition: float = 100.0, min_radius: float = 0.1,
+                 max_radius: float = 10.0, max_norm: float = 1.0,
+                 max_output_weight: float = 2.0) -> SearchStrategy[ManifoldPoint]:
+    r"""A pymanopt :class:`~bngeom.adapters.pymanopt.BNManifold`, a point and a tangent vector.
+
+    Needs pymanopt. The manifold's covariance comes from :func:`covariances`, its
+    radii from :func:`radii` in ``[min_radius, max_radius]``; the point is
+    ``[U, a]`` and the tangent vector a :class:`~bngeom.adapters.pymanopt.BNTangentVector`
+    ``[xi, alpha]`` with row lengths :math:`\|\xi_k\|_g \le` ``max_norm``. Numpy only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5)
+    ... @given(bn_manifolds(dim=3, width=2))
+    ... def check(sample):
+    ...     M, x, v = sample
+    ...     y = M.exp(x, v)
+    ...     assert np.isclose(M.dist(x, y), M.norm(x, v))
+    >>> check()
+    """
+    from bngeom.adapters.pymanopt import BNManifold, BNTangentVector
+
+    widths_strategy = _strategy(width, widths(), "width")
+    radius_strategy = radii(min_value=min_radius, max_value=max_radius)
+    bound = check_positive_scalar(max_output_weight, "max_output_weight")
+    check_positive_scalar(max_norm, "max_norm")
+
+    @st.composite
+    def draw_sample(draw: st.DrawFn) -> ManifoldPoint:
+        m = draw(widths_strategy)
+        cov, U, xi = draw(cov_point_tangent(dim, m, max_condition=max_condition,
+                                            max_norm=max_norm))
+        r = draw(hnp.arrays(np.float64, (m,), elements=radius_strategy))
+        a, alpha = (draw(hnp.arrays(np.float64, (m,), elements=_nonnegligible(bound)))
+                    for _ in range(2))
+        return ManifoldPoint(BNManifold(cov, m, r), [U, a], BNTangentVector([xi, alpha]))
+
+    return draw_sample()
 
 
 # ---------------------------------------------------------------------------

@@ -499,3 +499,56 @@ def test_transported_vectors_in_the_metric():
         M.norm(x, [x[0] @ cov, v[1]])
     with pytest.raises(ValueError, match="N_Sigma"):
         M.inner_product([2 * y[0], y[1]], v, v)
+
+
+# --------------------------------------------------------------------------- backends
+
+
+@pytest.mark.parametrize("backend", ["numpy", "pytorch", "jax"])
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_backends_agree_with_autograd(backend, loss):
+    """Cost, Euclidean gradient and Hessian-vector product of every backend = autograd's."""
+    if backend in ("pytorch", "jax"):
+        pytest.importorskip("torch" if backend == "pytorch" else "jax")
+    ds = data.make_teacher_dataset(60, [2.0, 1.0, 0.5], teacher_width=2, rng=4)
+    y = np.sign(ds.y) if loss == "logistic" else ds.y
+    auto, M = make_problem(ds.X, y, 4, "softplus", loss, radii=[0.5, 1.0, 2.0, 3.0], rng=0)
+    other, M2 = make_problem(ds.X, y, 4, "softplus", loss, radii=[0.5, 1.0, 2.0, 3.0],
+                             backend=backend, memory_budget=3000)
+    x = M.random_point()
+    v = M.random_tangent_vector(x)
+    close(float(other.cost(x)), auto.cost(x))
+    close_points([np.asarray(g) for g in other.euclidean_gradient(x)],
+                 auto.euclidean_gradient(x), rtol=1e-10, atol=1e-14)
+    close_points([np.asarray(h) for h in other.euclidean_hessian(x, v)],
+                 auto.euclidean_hessian(x, v), rtol=1e-10, atol=1e-14)
+    close_points(other.riemannian_hessian(x, v), auto.riemannian_hessian(x, v),
+                 rtol=1e-10, atol=1e-14)
+    result = TrustRegions(max_iterations=4, verbosity=0).run(other, initial_point=x)
+    reference = TrustRegions(max_iterations=4, verbosity=0).run(auto, initial_point=x)
+    assert result.cost < auto.cost(x)
+    close(result.cost, reference.cost, rtol=1e-8)
+
+
+def test_make_problem_options():
+    from bngeom.adapters.pymanopt import ProblemOptions
+
+    ds = data.make_teacher_dataset(30, [2.0, 1.0], teacher_width=2, rng=0)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        make_problem(ds.X, ds.y, 3, backend="tensorflow")
+    with pytest.raises(TypeError, match=r"unknown keyword argument\(s\) \['euclidean_grad'\]"):
+        make_problem(ds.X, ds.y, 3, euclidean_grad="closed_form")
+    with pytest.raises(ValueError, match="euclidean_gradient applies to backend='autograd'"):
+        make_problem(ds.X, ds.y, 3, backend="numpy", euclidean_gradient="closed_form")
+    with pytest.raises(ValueError, match="memory_budget"):
+        make_problem(ds.X, ds.y, 3, memory_budget=0)
+    with pytest.raises(TypeError, match="validate must be a bool"):
+        ProblemOptions(validate="yes")
+    # the options as a dataclass, and the 0.2 keywords, give the same problem
+    opts = ProblemOptions(euclidean_gradient="closed_form", memory_budget=4000, validate=False)
+    p1, M1 = make_problem(ds.X, ds.y, 3, rng=0, **vars(opts))
+    p2, _ = make_problem(ds.X, ds.y, 3, euclidean_gradient="closed_form", memory_budget=4000,
+                         validate=False)
+    assert not M1.validate
+    x = M1.random_point()
+    close_points(p1.euclidean_gradient(x), p2.euclidean_gradient(x), 0, 0)
