@@ -157,10 +157,11 @@ def _solve(p: Particles, q: Particles, r: float, method: str, opts: WassersteinO
         check_dense_budget(p.a.size, q.a.size, budget)
         return exact(dense_cost(p, q, r), p.w, q.w)
     sk, ms = opts.sinkhorn, opts.multiscale
-    eps = sk.reg / (k * k)
+    eps = sk.reg / k / k              # reg in the units of the rescaled cost
     if not np.finfo(np.float64).tiny <= eps < np.inf:
-        raise ValueError(f"reg = {sk.reg!r} is out of range for costs of scale "
-                         f"{k * k:.3g} (radius, output weights): reg / scale = {eps:.3g}")
+        raise ValueError(f"reg = {sk.reg!r} is out of range for the costs (of order "
+                         f"{k:.3g}^2, from radius and output weights): reg / {k:.3g}^2 = "
+                         f"{eps:.3g} must be a normal positive float")
     solver = sk.solver
     if solver == "auto":
         solver = "dense" if p.a.size * q.a.size <= ms.dense_limit else "multiscale"
@@ -175,13 +176,11 @@ def _solve(p: Particles, q: Particles, r: float, method: str, opts: WassersteinO
 
 
 def _unscale(res: WassersteinResult, k: float) -> WassersteinResult:
-    """Back to the units of :math:`d_M`: value times ``k``, cost and potentials times ``k^2``.
+    """Back to the units of :math:`d_M`: value times ``k``, cost times ``k^2``.
 
     The cost overflows to ``inf`` only when :math:`W_2^2` itself exceeds the float64
-    range; the value stays exact.
+    range; the value stays exact. Solver details (potentials, bounds) stay in the
+    units of the rescaled cost, ``info["scale"]`` = ``k``.
     """
-    if k == 1.0:
-        return res
-    k2 = k * k
-    info = {key: (v * k2 if key in ("f", "g", "bound") else v) for key, v in res.info.items()}
-    return replace(res, value=res.value * k, cost=res.cost * k2, info=info)
+    return replace(res, value=res.value * k, cost=res.cost * (k * k),
+                   info={**res.info, "scale": k})

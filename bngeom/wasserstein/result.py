@@ -34,8 +34,9 @@ class WassersteinResult:
     nnz : int
         Cost entries the solver worked on (``N1 * N2`` for dense solvers).
     info : dict
-        Solver details (stages, screening passes, potentials ``f``, ``g`` in the units
-        of :math:`d_M^2`, ...).
+        Solver details: ``scale``, the power of two ``k`` by which radius and output
+        weights were divided (every solver works on the cost over ``k**2``), and in
+        those units the potentials ``f``, ``g``, stages, screening passes, ...
     """
 
     value: float
