@@ -10,7 +10,7 @@ Modules, one job each:
 
 * :mod:`~bngeom.wasserstein.options` -- :class:`SinkhornOptions`,
   :class:`MultiscaleOptions`, :class:`MemoryOptions`, :class:`WassersteinOptions`;
-* :mod:`~bngeom.wasserstein.particles` -- checked particles and the cost scale;
+* :mod:`~bngeom.wasserstein._particles` -- checked particles and the cost scale (private);
 * :mod:`~bngeom.wasserstein.cost` -- the ground cost, :func:`pairwise_squared_dist`;
 * :mod:`~bngeom.wasserstein.dense` -- POT: exact (:func:`ot.emd2`) and log-domain
   Sinkhorn (:func:`ot.sinkhorn`, ``method="sinkhorn_log"``, ``solver="pot"``);
@@ -49,6 +49,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from bngeom._validation import check_covariance, check_positive_scalar
+from bngeom.wasserstein._particles import Particles, cost_scale, particles, positive
 from bngeom.wasserstein.cost import check_dense_budget, dense_cost, pairwise_squared_dist
 from bngeom.wasserstein.dense import exact, pot_sinkhorn
 from bngeom.wasserstein.logsinkhorn import sinkhorn_log_dense
@@ -61,7 +62,6 @@ from bngeom.wasserstein.options import (
     WassersteinOptions,
     resolve_options,
 )
-from bngeom.wasserstein.particles import Particles, cost_scale, particles, positive
 from bngeom.wasserstein.result import WassersteinResult
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "MemoryOptions", "MultiscaleOptions", "SinkhornOptions",

@@ -22,10 +22,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from bngeom._validation import check_covariance, check_positive_scalar
 from bngeom.geometry._compiled import pair_angle
+from bngeom.wasserstein._particles import Particles, cost_scale, particles
 from bngeom.wasserstein.options import DEFAULT_MEMORY_BUDGET
-from bngeom.wasserstein.particles import Particles, cost_scale, particles
 
-__all__ = ["check_dense_budget", "dense_cost", "pair_cost", "pairwise_squared_dist"]
+# dense_cost, pair_cost and check_dense_budget serve the solvers of this package.
+__all__ = ["pairwise_squared_dist"]
 
 _MAX = float(np.finfo(np.float64).max)
 

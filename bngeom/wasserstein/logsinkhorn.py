@@ -30,7 +30,8 @@ from numpy.typing import NDArray
 
 from bngeom.wasserstein.result import WassersteinResult
 
-__all__ = ["OverRelaxation", "lse_dense", "sinkhorn_log_dense"]
+# OverRelaxation and lse_dense also serve bngeom.wasserstein.multiscale.
+__all__ = ["sinkhorn_log_dense"]
 
 
 @numba.njit(cache=True, inline="always")
@@ -184,6 +185,30 @@ def sinkhorn_log_dense(cost: NDArray, wx: NDArray, wy: NDArray, eps: float, tol:
     Stages :math:`\\varepsilon_k = \\max C \\cdot` ``factor``:sup:`k` down to ``eps``;
     intermediate stages stop at marginal error 1e-2 or 20 iterations, the last at ``tol``
     or ``max_iter``.
+
+    Parameters
+    ----------
+    cost : ndarray, shape (N1, N2)
+        Ground cost.
+    wx, wy : ndarray
+        Positive weights, each summing to 1.
+    eps, tol, max_iter : float, float, int
+        Regularization (units of ``cost``), marginal tolerance, iterations of the last stage.
+    factor : float
+        Ratio in (0, 1) of successive stages.
+
+    Returns
+    -------
+    WassersteinResult
+        ``solver="dense"``; ``info`` holds the potentials ``f``, ``g`` and the stage count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.array([0.25, 0.75])
+    >>> res = sinkhorn_log_dense(np.array([[0.0, 2.0], [2.0, 0.0]]), w, w, 1e-2, 1e-10, 1000, 0.5)
+    >>> round(res.cost, 9), res.marginal_error <= 1e-10
+    (0.0, True)
     """
     cost_t = np.ascontiguousarray(cost.T)
     with np.errstate(divide="ignore"):

@@ -15,7 +15,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from bngeom import geometry as geo
->>> from bngeom.wasserstein.particles import particles
+>>> from bngeom.wasserstein._particles import particles
 >>> cov = np.eye(3)
 >>> z = np.column_stack([geo.random_point(cov, 300, rng=0), np.zeros(300)])
 >>> p = particles(z, cov, "x", None, "weights_x", True)
@@ -34,12 +34,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from bngeom.wasserstein._particles import Particles, subsample
 from bngeom.wasserstein.cost import dense_cost, pair_cost
 from bngeom.wasserstein.logsinkhorn import OverRelaxation, lse_dense, sinkhorn_log_dense
-from bngeom.wasserstein.particles import Particles, subsample
 from bngeom.wasserstein.result import WassersteinResult
 
-__all__ = ["sinkhorn_multiscale"]
+# sinkhorn_multiscale works on checked particles (bngeom.wasserstein._particles): it is
+# reached through wasserstein2(..., method="sinkhorn"), not called directly.
+__all__: list[str] = []
 
 _MAX_SCREENS = 8
 #: Marginal tolerance of the coarse problem (a warm start only).
