@@ -73,8 +73,8 @@ _Options = WassersteinOptions | SinkhornOptions | MultiscaleOptions | MemoryOpti
 def wasserstein2(x: ArrayLike, y: ArrayLike, cov: ArrayLike, *,
                  weights_x: ArrayLike | None = None, weights_y: ArrayLike | None = None,
                  radius: float = 1.0, method: Literal["exact", "sinkhorn"] = "exact",
-                 options: _Options | None = None, validate: bool = True,
-                 full_output: bool = False, **legacy: Any) -> float | WassersteinResult:
+                 options: _Options | None = None, full_output: bool = False,
+                 **legacy: Any) -> float | WassersteinResult:
     r"""2-Wasserstein distance between particle measures on M = N_Sigma x R (eq. 16).
 
     :math:`W_2(\rho_1,\rho_2)^2 = \min_\pi \sum_{ij}\pi_{ij}\,d_M(z_i, z'_j)^2` over
@@ -100,12 +100,11 @@ def wasserstein2(x: ArrayLike, y: ArrayLike, cov: ArrayLike, *,
         (:class:`SinkhornOptions`), ``truncation``, ``dense_limit``, ``coarse_size``
         (:class:`MultiscaleOptions`) and ``memory_budget`` (:class:`MemoryOptions`)
         are still accepted and replace the matching field.
-    validate : bool
-        Check the inputs.
     full_output : bool
         Return a :class:`WassersteinResult` instead of a float.
     **legacy
-        The 0.1 keywords listed under ``options``.
+        ``validate=`` (bool, default True: check the inputs; it sets
+        ``WassersteinOptions.validate``) and the 0.1 keywords listed under ``options``.
 
     Returns
     -------
@@ -139,6 +138,7 @@ def wasserstein2(x: ArrayLike, y: ArrayLike, cov: ArrayLike, *,
     if not isinstance(method, str) or method not in ("exact", "sinkhorn"):
         raise ValueError(f"method must be 'exact' or 'sinkhorn', got {method!r}")
     opts = resolve_options(options, legacy)
+    validate = opts.validate
     cov = check_covariance(cov) if validate else np.asarray(cov, dtype=np.float64)
     r = check_positive_scalar(radius, "radius")
     p = positive(particles(x, cov, "x", weights_x, "weights_x", validate))

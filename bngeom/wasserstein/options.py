@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
+import numpy as np
+
 from bngeom._validation import check_positive_int, check_positive_scalar
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "MemoryOptions", "MultiscaleOptions", "SinkhornOptions",
@@ -141,6 +143,14 @@ class MemoryOptions:
 class WassersteinOptions:
     """All options of :func:`bngeom.wasserstein2`.
 
+    Attributes
+    ----------
+    sinkhorn, multiscale, memory : SinkhornOptions, MultiscaleOptions, MemoryOptions
+        The three groups.
+    validate : bool
+        Check the particles, weights and covariance (the keyword ``validate=`` of
+        :func:`bngeom.wasserstein2` sets it); pass False only for inputs known valid.
+
     Examples
     --------
     >>> WassersteinOptions().sinkhorn.reg
@@ -150,9 +160,14 @@ class WassersteinOptions:
     sinkhorn: SinkhornOptions = field(default_factory=SinkhornOptions)
     multiscale: MultiscaleOptions = field(default_factory=MultiscaleOptions)
     memory: MemoryOptions = field(default_factory=MemoryOptions)
+    validate: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.validate, (bool, np.bool_)):
+            raise TypeError(f"validate must be a bool, got {type(self.validate).__name__}")
         for f in fields(self):
+            if f.name not in _GROUPS:
+                continue
             value = getattr(self, f.name)
             if not isinstance(value, _GROUPS[f.name]):
                 raise TypeError(f"WassersteinOptions.{f.name} must be a "
@@ -167,15 +182,15 @@ _LEGACY = {"reg": ("sinkhorn", "reg"), "tol": ("sinkhorn", "tol"),
            "truncation": ("multiscale", "truncation"),
            "dense_limit": ("multiscale", "dense_limit"),
            "coarse_size": ("multiscale", "coarse_size"),
-           "memory_budget": ("memory", "budget")}
+           "memory_budget": ("memory", "budget"), "validate": ("", "validate")}
 
 
 def resolve_options(options: Any, legacy: dict[str, Any]) -> WassersteinOptions:
     """One :class:`WassersteinOptions` from ``options`` and the 0.1 keywords.
 
     ``options`` is None, a :class:`WassersteinOptions`, or one of its three groups;
-    keywords of ``legacy`` (``reg=``, ``memory_budget=``, ...) replace the matching
-    field. An unknown keyword raises ``TypeError``, as Python does.
+    keywords of ``legacy`` (``reg=``, ``memory_budget=``, ``validate=``, ...) replace the
+    matching field. An unknown keyword raises ``TypeError``, as Python does.
 
     Examples
     --------
@@ -199,4 +214,6 @@ def resolve_options(options: Any, legacy: dict[str, Any]) -> WassersteinOptions:
     for key, value in legacy.items():
         group, name = _LEGACY[key]
         changes.setdefault(group, {})[name] = value
-    return replace(opts, **{g: replace(getattr(opts, g), **kw) for g, kw in changes.items()})
+    top = changes.pop("", {})
+    return replace(opts, **top,
+                   **{g: replace(getattr(opts, g), **kw) for g, kw in changes.items()})

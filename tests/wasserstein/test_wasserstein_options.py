@@ -81,11 +81,24 @@ def test_pot_and_hand_written_dense_solvers_agree():
     (dict(regularization=1e-2), TypeError, "unexpected keyword argument 'regularization'"),
     (dict(options={"reg": 1e-2}), TypeError, "options must be a WassersteinOptions"),
     (dict(method=None), ValueError, "method must be 'exact' or 'sinkhorn'"),
+    (dict(validate="no"), TypeError, "validate must be a bool"),
 ])
 def test_bad_options(kwargs, exc, match):
     x = particles(5, 6)
     with pytest.raises(exc, match=match):
         wasserstein2(x, x, COV, **kwargs)
+
+
+def test_validate_keyword_and_option():
+    x, y = particles(30, 14), particles(20, 15)
+    ref = wasserstein2(x, y, COV)
+    assert wasserstein2(x, y, COV, validate=False) == ref
+    assert wasserstein2(x, y, COV, options=WassersteinOptions(validate=False)) == ref
+    off = x.copy()
+    off[0, :3] *= 2                                  # off N_Sigma: refused only when checked
+    with pytest.raises(ValueError, match="N_Sigma"):
+        wasserstein2(off, y, COV, options=WassersteinOptions(validate=False), validate=True)
+    assert np.isfinite(wasserstein2(off, y, COV, validate=False))
 
 
 def test_options_check_their_fields():
