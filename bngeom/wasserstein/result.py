@@ -30,7 +30,8 @@ class WassersteinResult:
     n_iter : int
         Sinkhorn iterations over all stages (0 for the exact solver).
     marginal_error : float
-        L1 error of the plan's first marginal (0 for the exact solver).
+        L1 error of the plan's marginals, the larger of the two (every Sinkhorn solver
+        ends on an update that makes one of them exact; 0 for the exact solver).
     nnz : int
         Cost entries the solver worked on (``N1 * N2`` for dense solvers).
     info : dict
