@@ -91,6 +91,7 @@ class Sizes:
     b4_timeout: float
     b5_args: tuple[str, ...]
     b5_timeout: float
+    b4_dense: int = 1_000             # particles of the dense Sinkhorn row (dense vs POT)
 
 
 FULL = Sizes(b1_points=100_000, b1_dim=64, b1_pinv_points=2_000, b2=(8192, 64, 2048),
@@ -100,7 +101,8 @@ FULL = Sizes(b1_points=100_000, b1_dim=64, b1_pinv_points=2_000, b2=(8192, 64, 2
 QUICK = Sizes(b1_points=2_000, b1_dim=64, b1_pinv_points=100, b2=(512, 8, 128),
               b3_n=400, b3_d=8, b3_widths=(100, 300, 1_000), b3_memory=(1_000, 8, 2_000),
               b4_exact=100, b4_entropic=300, b4_dim=4, b4_timeout=20.0,
-              b5_args=("--quick", "--only", "prop1_positive_definite"), b5_timeout=60.0)
+              b5_args=("--quick", "--only", "prop1_positive_definite"), b5_timeout=60.0,
+              b4_dense=100)
 
 
 # ---------------------------------------------------------------------------
@@ -549,9 +551,10 @@ import json, sys, time
 import numpy as np
 from threadpoolctl import threadpool_limits
 from bngeom import geometry
-from bngeom.wasserstein import wasserstein2
+from bngeom.wasserstein import SinkhornOptions, wasserstein2
 
-method, N, d, repeats, threads = sys.argv[1], *(int(v) for v in sys.argv[2:6])
+method, solver = sys.argv[1:3]
+N, d, repeats, threads = (int(v) for v in sys.argv[3:7])
 threadpool_limits(threads)
 rng = np.random.default_rng(2)
 cov = np.diag(np.linspace(2.0, 0.5, d))
@@ -564,60 +567,89 @@ def particles(shift):
 
 
 x, z = particles(0.0), particles(0.5)
-value = float(wasserstein2(x, z, cov, method=method))       # warm-up (compilation, caches)
+options = SinkhornOptions(solver=solver)
+value = float(wasserstein2(x, z, cov, method=method, options=options))   # warm-up
 times = []
 for _ in range(repeats):
     t0 = time.perf_counter()
-    wasserstein2(x, z, cov, method=method)
+    wasserstein2(x, z, cov, method=method, options=options)
     times.append(time.perf_counter() - t0)
 print(json.dumps({"value": value, "times": times}))
 """
+
+
+def _w2_run(method: str, solver: str, N: int, d: int, repeats: int, threads: int,
+            limit: float) -> tuple[dict[str, Any] | None, str, str]:
+    """One B4 case in a subprocess: (output or None, status, note)."""
+    try:
+        proc = subprocess.run([sys.executable, "-c", _W2_SCRIPT, method, solver, str(N), str(d),
+                               str(repeats), str(threads)], capture_output=True, text=True,
+                              timeout=limit)
+    except subprocess.TimeoutExpired:
+        return None, "error", f"did not finish {repeats + 1} calls in {limit:g} s"
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        if "ImportError" in proc.stderr or "ModuleNotFoundError" in proc.stderr:
+            return None, "skipped", f"bngeom.wasserstein2 not importable: {last}"
+        return None, "error", last
+    return json.loads(proc.stdout.strip().splitlines()[-1]), "measured", ""
+
+
+def _b4_failed(group: str, id_: str, target: str, goal: str, status: str,
+               note: str) -> dict[str, Any]:
+    if status == "skipped":
+        return _skipped(group, id_, target, goal, note)
+    return _row(group, id_, target, {}, None, goal, False, status="error", note=note)
 
 
 def bench_b4(sizes: Sizes, repeats: int, quick: bool, threads: int) -> list[dict[str, Any]]:
     """B4 rows: exact and entropic W2 between particle measures on M.
 
     Each case runs in a subprocess with a time limit, so that a slow solver
-    cannot stall the suite.
+    cannot stall the suite. ``B4.sinkhorn_dense`` times the hand-written dense
+    log-domain solver against POT's (``solver="pot"``) on the same problem.
     """
     group = "B4"
     cases = (("exact", sizes.b4_exact, 2.0), ("sinkhorn", sizes.b4_entropic, 30.0))
     d = sizes.b4_dim
-    spec = importlib.util.find_spec("bngeom.wasserstein")
+    if importlib.util.find_spec("bngeom.wasserstein") is None:
+        return [_skipped(group, f"B4.{m}", f"W2 ({m})", f"<= {g:g} s",
+                         "bngeom.wasserstein not available") for m, _, g in cases]
     rows = []
     for method, N, goal in cases:
         target = f"W2 ({method}) between two {N:,}-particle measures on M, d={d}"
-        if spec is None:
-            rows.append(_skipped(group, f"B4.{method}", target, f"<= {goal:g} s",
-                                 "bngeom.wasserstein not available"))
-            continue
         limit = sizes.b4_timeout if quick else max(sizes.b4_timeout, 3 * goal * (repeats + 1))
-        try:
-            proc = subprocess.run([sys.executable, "-c", _W2_SCRIPT, method, str(N), str(d),
-                                   str(repeats), str(threads)], capture_output=True, text=True,
-                                  timeout=limit)
-        except subprocess.TimeoutExpired:
-            rows.append(_row(group, f"B4.{method}", target, {}, None, f"<= {goal:g} s",
-                             False, status="error",
-                             note=f"did not finish {repeats + 1} calls in {limit:g} s"))
+        out, status, note = _w2_run(method, "auto", N, d, repeats, threads, limit)
+        if out is None:
+            rows.append(_b4_failed(group, f"B4.{method}", target, f"<= {goal:g} s", status,
+                                   note))
             continue
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            if "ImportError" in proc.stderr or "ModuleNotFoundError" in proc.stderr:
-                rows.append(_skipped(group, f"B4.{method}", target, f"<= {goal:g} s",
-                                     f"bngeom.wasserstein2 not importable: {last}"))
-            else:
-                rows.append(_row(group, f"B4.{method}", target, {}, None, f"<= {goal:g} s",
-                                 False, status="error", note=last))
-            continue
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
         t = float(np.median(out["times"]))
         rows.append(_row(group, f"B4.{method}", target, {"wasserstein2": t}, t,
                          f"<= {goal:g} s",
                          _assess(t <= goal and math.isfinite(out["value"]), quick),
                          note=f"W2 = {out['value']:.4g}; ratio = seconds (median of "
                               f"{len(out['times'])} after a warm-up call)"))
+    rows.append(_b4_dense_row(sizes, repeats, threads))
     return rows
+
+
+def _b4_dense_row(sizes: Sizes, repeats: int, threads: int) -> dict[str, Any]:
+    """Dense entropic W2 (reg 1e-2, tol 1e-4): bngeom's log-domain solver vs POT's."""
+    group, id_, N, d = "B4", "B4.sinkhorn_dense", sizes.b4_dense, sizes.b4_dim
+    target = f"W2 (sinkhorn, dense) between two {N:,}-particle measures on M, d={d}"
+    results = {}
+    for name, solver in (("bngeom dense", "dense"), ("POT sinkhorn_log", "pot")):
+        out, status, note = _w2_run("sinkhorn", solver, N, d, repeats, threads,
+                                    sizes.b4_timeout)
+        if out is None:
+            return _b4_failed(group, id_, target, "info", status, f"{name}: {note}")
+        results[name] = out
+    times = {k: float(np.median(v["times"])) for k, v in results.items()}
+    values = ", ".join(f"{k} {v['value']:.6g}" for k, v in results.items())
+    return _row(group, id_, target, times, times["POT sinkhorn_log"] / times["bngeom dense"],
+                "info", None,
+                note=f"ratio = POT time / bngeom time (median of {repeats}); W2: {values}")
 
 
 # ---------------------------------------------------------------------------
