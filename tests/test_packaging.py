@@ -25,7 +25,9 @@ import bngeom
 names = {
     "bngeom.geometry": ["cometric_matrix", "metric_matrix", "inner_product", "norm",
                         "riemannian_gradient", "riemannian_hessian", "exp", "log", "dist",
-                        "geodesic", "parallel_transport", "to_tangent", "random_point"],
+                        "geodesic", "parallel_transport", "to_tangent", "random_point",
+                        "NSigma", "curvature", "sectional_curvature", "ricci_tensor",
+                        "scalar_curvature", "pinv_metric_matrix", "bn_cometric_matrix"],
     "bngeom.charts": ["normalize_to_manifold", "normalize_to_sphere", "covariance_norm",
                       "neuron_radii"],
     "bngeom.model": ["bn_forward", "vanilla_forward", "bn_loss", "vanilla_loss",
@@ -37,10 +39,11 @@ names = {
     "bngeom.dynamics": ["simulate", "velocity", "mean_field_step"],
     "bngeom.trajectory": ["Trajectory"],
     "bngeom.strategies": ["points", "tangent_vectors"],
-    "bngeom.experiments": ["section4", "theorem4", "theorem5"],
+    "bngeom.experiments": ["section4", "theorem4", "theorem5", "chaos", "minibatch",
+                           "spherical_motion", "exp_lr", "sgd_reference", "claims"],
     "bngeom.cli": ["main"],
     "bngeom": ["BNSpace", "BNMetric", "BNManifold", "make_problem", "wasserstein2",
-               "run_sweep", "simulate", "Trajectory"],
+               "run_sweep", "simulate", "Trajectory", "train", "load_dataset"],
 }
 for module, attributes in names.items():
     mod = importlib.import_module(module)
