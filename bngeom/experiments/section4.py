@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ from bngeom.nn.data import (
     make_teacher_dataset,
     teacher_targets,
 )
-from bngeom.nn.functions import get_activation
+from bngeom.nn.functions import Activation, get_activation
 from bngeom.nn.model import bn_loss_and_gradients, vanilla_loss_and_gradients
 
 __all__ = [
@@ -131,11 +132,11 @@ def _save(fig, path: str | os.PathLike) -> Path:
 # 4.1 data anisotropy
 
 
-def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples: int = 256,
+def anisotropy_run(spectrum: ArrayLike, *, n_neurons: int = 12, n_samples: int = 256,
                    learning_rate: float = 0.2, t_end: float = 100.0, fraction: float = 0.9,
                    angle_deg: float = 10.0, activation: str = "tanh",
                    seed: int | np.random.Generator | None = 0,
-                   progress: bool = False, data: ArrayLike | None = None) -> dict[str, Any]:
+                   progress: bool = False) -> dict[str, Any]:
     r"""BN against vanilla neurons on anisotropic data: time to gather on the significant axis.
 
     Data: centred Gaussian samples whose covariance has eigenvalues ``spectrum`` along
@@ -180,16 +181,6 @@ def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples
     seed : int or Generator
     progress : bool
         Show a tqdm progress bar.
-    data : array_like, shape (N, d), optional
-        Your own data instead of Gaussian samples (``spectrum`` is then None):
-        ``n_samples`` of its rows (all if fewer), centred, in the principal axes of
-        their covariance (largest first, so :math:`e_1` is the most significant
-        direction) and rescaled to unit variance along it; the spectrum is theirs.
-        Angles are then measured in the :math:`\Sigma` inner product (the angle whose
-        cosine is the correlation of the neuron's and the teacher's pre-activations):
-        on strongly anisotropic data the Euclidean angle is dominated by directions
-        the network hardly sees.
-
     Returns
     -------
     dict
@@ -212,8 +203,6 @@ def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples
     >>> bool(res["angles_bn"][-1].max() < res["angles_bn"][0].max())
     True
     """
-    if data is not None:
-        data, spectrum = _principal_axes(data, n_samples, seed)
     spec = as_float_array(spectrum, "spectrum", min_ndim=1, max_ndim=1)
     if spec.shape[0] < 2:
         raise ValueError(f"spectrum must have at least 2 eigenvalues, got {spec.shape[0]}")
@@ -222,27 +211,43 @@ def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples
     if spec[0] < spec.max():
         raise ValueError("spectrum[0] must be the largest eigenvalue (the significant "
                          f"direction), got {spec[0]} < {spec.max()}")
-    m = check_positive_int(n_neurons, "n_neurons")
     n = check_positive_int(n_samples, "n_samples")
-    h = check_positive_scalar(learning_rate, "learning_rate")
-    t_end = check_positive_scalar(t_end, "t_end")
     frac = check_positive_scalar(fraction, "fraction")
     if frac > 1:
         raise ValueError(f"fraction must be in (0, 1], got {frac}")
-    angle = check_positive_scalar(angle_deg, "angle_deg")
-    act = get_activation(activation)
-    n_steps = max(1, round(t_end / h))
+    h = check_positive_scalar(learning_rate, "learning_rate")
+    cfg = _Students(m=check_positive_int(n_neurons, "n_neurons"), learning_rate=h,
+                    n_steps=max(1, round(check_positive_scalar(t_end, "t_end") / h)),
+                    fraction=frac, angle_deg=check_positive_scalar(angle_deg, "angle_deg"),
+                    activation=get_activation(activation), sigma_angle=False,
+                    progress=progress)
     gen = as_generator(seed)
-    d = spec.shape[0]
     spec = spec / spec[0]
-    if data is None:
-        X, cov = anisotropic_gaussian(n, spec, gen)
-    else:
-        X = data / np.sqrt(spectrum[0])
-        n, cov = X.shape[0], covariance(X, centered=True)
+    X, cov = anisotropic_gaussian(n, spec, gen)
+    return _run_students(X, cov, spec, gen, cfg)
+
+
+@dataclass(frozen=True)
+class _Students:
+    """Settings of the Section 4.1 students (checked by the caller)."""
+
+    m: int
+    learning_rate: float
+    n_steps: int
+    fraction: float
+    angle_deg: float
+    activation: Activation
+    sigma_angle: bool
+    progress: bool
+
+
+def _run_students(X: NDArray, cov: NDArray, spec: NDArray, gen: np.random.Generator,
+                  cfg: _Students) -> dict[str, Any]:
+    """Train BN and vanilla students on ``(X, cov)`` toward the teacher e_1; the run's record."""
+    d, m = X.shape[1], cfg.m
     e1 = np.zeros(d)
     e1[0] = 1.0
-    y = teacher_targets(X, e1[None, :], np.ones(1), cov, act)
+    y = teacher_targets(X, e1[None, :], np.ones(1), cov, cfg.activation)
     if d == 2:
         theta = np.linspace(-0.5 * np.pi, 0.5 * np.pi, m + 2)[1:-1]
         W = np.column_stack((np.cos(theta), np.sin(theta)))
@@ -251,19 +256,45 @@ def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples
         W[:, 0] = np.abs(W[:, 0])
         W /= np.linalg.norm(W, axis=1, keepdims=True)
     W0 = W.copy()
-    U = normalize_to_manifold(W, cov)
-    one = np.ones(1)
+    rec = _student_loop(X, y, W, normalize_to_manifold(W, cov), cov, e1, cfg)
+    h = cfg.learning_rate
+    times = h * np.arange(cfg.n_steps + 1)
+    frac_bn = np.mean(rec["angles_bn"] <= cfg.angle_deg, axis=1)
+    frac_v = np.mean(rec["angles_vanilla"] <= cfg.angle_deg, axis=1)
 
-    angles_bn = np.empty((n_steps + 1, m))
-    angles_v = np.empty((n_steps + 1, m))
-    loss_bn = np.empty(m)
-    loss_v = np.empty(m)
-    speed_bn = np.empty(m)
-    speed_v = np.empty(m)
-    for step in tqdm(range(n_steps + 1), desc=f"4.1 anisotropy d={d}", disable=not progress,
-                     leave=False):
-        angles_bn[step] = _angle_to(W, e1, None if data is None else cov)
-        angles_v[step] = _angle_to(U, e1, None if data is None else cov)
+    def gather(fr: NDArray) -> float | None:
+        ok = np.flatnonzero(fr >= cfg.fraction - 1e-12)
+        return float(times[ok[0]]) if ok.size else None
+
+    t_bn, t_v = gather(frac_bn), gather(frac_v)
+    lower = t_v is None
+    speedup = None if t_bn is None else (times[-1] if lower else t_v) / max(t_bn, h)
+    return {
+        "dim": d, "spectrum": spec.tolist(), "n_neurons": m, "n_samples": X.shape[0],
+        "learning_rate": h, "t_end": float(times[-1]), "fraction": cfg.fraction,
+        "angle_deg": cfg.angle_deg, "activation": cfg.activation.name,
+        "sigma_angle": cfg.sigma_angle, "times": times, **rec,
+        "fraction_bn": frac_bn, "fraction_vanilla": frac_v,
+        "t_gather_bn": t_bn, "t_gather_vanilla": t_v,
+        "speedup": None if speedup is None else float(speedup),
+        "speedup_is_lower_bound": bool(lower and t_bn is not None),
+        "initial_angle": rec["angles_bn"][0].copy(),
+        "sigma_norm_sq": covariance_norm(W0, cov) ** 2, "cov": cov,
+    }
+
+
+def _student_loop(X: NDArray, y: NDArray, W: NDArray, U: NDArray, cov: NDArray,
+                  e1: NDArray, cfg: _Students) -> dict[str, Any]:
+    """Gradient descent of every student, BN on ``W`` (eq. 21) and vanilla on ``U`` (eq. 22)."""
+    m, n_steps, h, act = cfg.m, cfg.n_steps, cfg.learning_rate, cfg.activation
+    metric = cov if cfg.sigma_angle else None
+    angles_bn, angles_v = np.empty((n_steps + 1, m)), np.empty((n_steps + 1, m))
+    loss_bn, loss_v, speed_bn, speed_v = (np.empty(m) for _ in range(4))
+    one = np.ones(1)
+    for step in tqdm(range(n_steps + 1), desc=f"4.1 anisotropy d={X.shape[1]}",
+                     disable=not cfg.progress, leave=False):
+        angles_bn[step] = _angle_to(W, e1, metric)
+        angles_v[step] = _angle_to(U, e1, metric)
         if step == n_steps:
             break
         for k in range(m):
@@ -275,35 +306,9 @@ def anisotropy_run(spectrum: ArrayLike | None, *, n_neurons: int = 12, n_samples
             loss_bn[k], loss_v[k] = bn.loss, van.loss
             W[k] -= h * bn.grad_w[0]
             U[k] -= h * van.grad_w[0]
-    times = h * np.arange(n_steps + 1)
-    frac_bn = np.mean(angles_bn <= angle, axis=1)
-    frac_v = np.mean(angles_v <= angle, axis=1)
-
-    def gather(fr: NDArray) -> float | None:
-        ok = np.flatnonzero(fr >= frac - 1e-12)
-        return float(times[ok[0]]) if ok.size else None
-
-    t_bn, t_v = gather(frac_bn), gather(frac_v)
-    lower = t_v is None
-    if t_bn is None:
-        speedup = None
-    else:
-        speedup = (times[-1] if lower else t_v) / max(t_bn, h)
-    return {
-        "dim": d, "spectrum": spec.tolist(), "n_neurons": m, "n_samples": n,
-        "learning_rate": h, "t_end": float(times[-1]), "fraction": frac, "angle_deg": angle,
-        "activation": act.name, "sigma_angle": data is not None,
-        "data": "gaussian" if data is None else "given",
-        "times": times, "angles_bn": angles_bn, "angles_vanilla": angles_v,
-        "fraction_bn": frac_bn, "fraction_vanilla": frac_v,
-        "t_gather_bn": t_bn, "t_gather_vanilla": t_v,
-        "speedup": None if speedup is None else float(speedup),
-        "speedup_is_lower_bound": bool(lower and t_bn is not None),
-        "initial_angle": angles_bn[0].copy(), "initial_speed_bn": speed_bn,
-        "initial_speed_vanilla": speed_v, "sigma_norm_sq": covariance_norm(W0, cov) ** 2,
-        "cov": cov,
-        "final_loss_bn": float(np.mean(loss_bn)), "final_loss_vanilla": float(np.mean(loss_v)),
-    }
+    return {"angles_bn": angles_bn, "angles_vanilla": angles_v,
+            "initial_speed_bn": speed_bn, "initial_speed_vanilla": speed_v,
+            "final_loss_bn": float(np.mean(loss_bn)), "final_loss_vanilla": float(np.mean(loss_v))}
 
 
 def _principal_axes(data: ArrayLike, n_samples: int, seed: Any) -> tuple[NDArray, NDArray]:
@@ -478,9 +483,14 @@ def data_anisotropy_run(dataset: Dataset, *, quick: bool = False, seed: int = 0,
                         progress: bool = False, t_end: float | None = None) -> dict[str, Any]:
     r"""Section 4.1 on your own data: :func:`anisotropy_run` on its own samples and Sigma.
 
-    The teacher is one BN neuron along the data's first principal axis; BN and vanilla
-    students start from the same random directions; angles are measured in the
-    :math:`\Sigma` inner product and a neuron has gathered within
+    Up to 256 of the data set's samples (all, if a subsample would have a singular
+    covariance), centred, in the principal axes of their covariance (largest first) and
+    rescaled to unit variance along the first. The teacher is one BN neuron along that
+    axis; BN and vanilla students start from the same random directions, with learning
+    rate 0.2; angles are measured in the :math:`\Sigma` inner product (the angle whose
+    cosine is the correlation of the pre-activations: on strongly anisotropic data the
+    Euclidean angle is dominated by directions the network hardly sees) and a neuron has
+    gathered within
     :data:`DATA_ANGLE_DEG` degrees (90% of them for the criterion). 12 neurons on up to
     256 samples for ``t_end = 100`` (6 on 128 for ``t_end = 50`` with ``quick``).
 
@@ -497,10 +507,17 @@ def data_anisotropy_run(dataset: Dataset, *, quick: bool = False, seed: int = 0,
     if dataset.dim < 2:
         raise ValueError(f"Section 4.1 needs at least 2 features, the data set has "
                          f"{dataset.dim}")
-    return anisotropy_run(None, data=dataset.X, angle_deg=DATA_ANGLE_DEG,
-                          n_neurons=6 if quick else 12, n_samples=128 if quick else 256,
-                          t_end=_pick(t_end, quick, 100.0, 50.0), seed=check_seed(seed),
-                          progress=progress)
+    seed = check_seed(seed)
+    X, spec = _principal_axes(dataset.X, 128 if quick else 256, seed)
+    X = X / np.sqrt(spec[0])  # unit variance along the first principal axis
+    h = 0.2
+    cfg = _Students(m=6 if quick else 12, learning_rate=h,
+                    n_steps=max(1, round(check_positive_scalar(
+                        _pick(t_end, quick, 100.0, 50.0), "t_end") / h)),
+                    fraction=0.9, angle_deg=DATA_ANGLE_DEG, activation=get_activation("tanh"),
+                    sigma_angle=True, progress=progress)
+    return _run_students(X, covariance(X, centered=True), spec / spec[0], as_generator(seed),
+                         cfg)
 
 
 def data_anisotropy_claim(run: dict[str, Any]) -> dict[str, Any]:
