@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_IDS = {
     "prop1_positive_definite", "thm2_gradient_equivalence", "energy_identity",
     "norm_invariance", "sec4_1_anisotropic_speed", "sec4_2_speed_ratio", "sec4_3_first_step",
-    "thm4_width_convergence", "thm5_global_convergence",
+    "thm4_width_convergence", "thm4_propagation_of_chaos", "thm5_global_convergence",
     "sgd_reference_equivalence", "exp_lr_equivalence", "smd_angular_equilibrium",
     "minibatch_bn_bias",
 }
 FIGURES = ("figure1_anisotropy.png", "figure2_magnitude.png", "figure3_first_step.png",
            "theorem4_width.png", "theorem5_convergence.png", "exp_lr_equivalence.png",
-           "smd_angular_equilibrium.png", "minibatch_bn_bias.png")
+           "smd_angular_equilibrium.png", "minibatch_bn_bias.png",
+           "thm4_propagation_of_chaos.png")
 
 
 @pytest.fixture(scope="module")
