@@ -17,10 +17,23 @@ loops whose input is known to be valid; by default points must lie on
 :math:`N_\Sigma` and tangent vectors in :math:`T_u N_\Sigma` (relative tolerance
 1e-6), and anything else raises ``ValueError``.
 
-``cov`` is checked (symmetric positive definite) once: pass an :class:`NSigma` built from it,
-which every function accepts in place of ``cov`` unchecked, or pass the same array again
-(the last few checked arrays are remembered, and compared in O(d^2)). Per-call checks of
-points and vectors are linear in the batch.
+The contract shared by every function below (written once, here):
+
+* ``cov`` (array_like, shape ``(d, d)``, or an :class:`NSigma`): the covariance
+  :math:`\Sigma`, symmetric positive definite. It is checked once: pass an :class:`NSigma`
+  built from it, which every function accepts in place of ``cov`` unchecked, or pass the same
+  array again (the last few checked arrays are remembered, and compared in O(d^2)).
+* ``radius`` (keyword-only; float or array_like broadcasting to the batch shape, default 1):
+  the radius :math:`r > 0` of the neurons; the metric is :math:`r^2 g`.
+* ``validate`` (keyword-only, default True): check the inputs fully (real, finite, shapes that
+  broadcast, points on :math:`N_\Sigma` and vectors in :math:`T_u N_\Sigma` to 1e-6
+  relative). Pass False in hot loops whose input is known to be valid. Per-call checks of
+  points and vectors are linear in the batch.
+* Errors: with ``validate``, a ``ValueError`` names the argument and the broken condition
+  (``cov`` not symmetric positive definite, a point off :math:`N_\Sigma`, a vector not
+  tangent, an input not finite, shapes that do not broadcast, a radius not positive, a
+  request beyond the available memory) and a ``TypeError`` an input that is not a real
+  numeric array (complex, object, float16, masked).
 
 Examples
 --------
@@ -201,29 +214,14 @@ def bn_cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLi
     ----------
     base_point : array_like, shape (..., d)
         Point(s) :math:`u` on :math:`N_\Sigma`.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d, d)
         :math:`G(u)/r^2`: symmetric positive semi-definite, of rank d - 1, with range
         :math:`T_u N_\Sigma`.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
-        positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -277,29 +275,14 @@ def pinv_metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLi
     ----------
     base_point : array_like, shape (..., d)
         Point(s) :math:`u` on :math:`N_\Sigma`.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d, d)
         :math:`r^2 G(u)^+`: symmetric positive semi-definite, with null space spanned by
         :math:`\Sigma u`.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
-        positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -347,29 +330,14 @@ def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 
     ----------
     base_point : array_like, shape (..., d)
         Point(s) :math:`u` on :math:`N_\Sigma`.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d, d)
         Symmetric positive definite; :math:`\xi^\top M \eta = r^2 g_u(\xi, \eta)` for
         tangent vectors; the inverse of :func:`cometric_matrix`.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
-        positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -423,28 +391,13 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     ----------
     base_point : array_like, shape (..., d)
         Point(s) :math:`u` on :math:`N_\Sigma`.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d, d)
         Symmetric positive definite; the identity for :math:`\Sigma = I`.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
-        positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -482,24 +435,13 @@ def oblique_projection(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike,
         Point(s) :math:`u` on :math:`N_\Sigma`.
     vector : array_like, shape (..., d)
         Ambient vector(s) :math:`v`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d)
         :math:`P_u v \in T_u N_\Sigma`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, or shapes do not match.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -528,24 +470,13 @@ def to_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
         Point(s) :math:`u` on :math:`N_\Sigma`.
     vector : array_like, shape (..., d)
         Ambient vector(s) :math:`v`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d)
         The projection of :math:`v` onto :math:`T_u N_\Sigma`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, or shapes do not match.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -568,10 +499,10 @@ def belongs(point: ArrayLike, cov: ArrayLike, *, atol: float = 1e-8) -> NDArray:
     ----------
     point : array_like, shape (..., d)
         Point(s) to test.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
     atol : float, default 1e-8
         Keyword-only. Absolute tolerance.
+    cov
+        As in the module's shared contract.
 
     Returns
     -------
@@ -608,10 +539,10 @@ def is_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
         Point(s) :math:`u` (not checked to lie on :math:`N_\Sigma`).
     vector : array_like, shape (..., d)
         Vector(s) to test, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
     atol : float, default 1e-8
         Keyword-only. Absolute tolerance.
+    cov
+        As in the module's shared contract.
 
     Returns
     -------
@@ -663,28 +594,13 @@ def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b
         Point(s) :math:`u` on :math:`N_\Sigma`.
     tangent_vec_a, tangent_vec_b : array_like, shape (..., d)
         Tangent vectors :math:`\xi, \eta \in T_u N_\Sigma`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        tangent, shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (...,)
         :math:`r^2 g_u(\xi, \eta)`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
-        match, or ``radius`` is not positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -716,28 +632,13 @@ def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, 
         Point(s) :math:`u` on :math:`N_\Sigma`.
     tangent_vec : array_like, shape (..., d)
         Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        tangent, shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (...,)
         :math:`r^2 g_u(\xi, \xi) \ge 0`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
-        match, or ``radius`` is not positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -761,28 +662,13 @@ def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
         Point(s) :math:`u` on :math:`N_\Sigma`.
     tangent_vec : array_like, shape (..., d)
         Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        tangent, shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (...,)
         :math:`r\sqrt{g_u(\xi, \xi)} \ge 0`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
-        match, or ``radius`` is not positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -822,28 +708,13 @@ def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: A
         Point(s) :math:`u` on :math:`N_\Sigma`.
     euclidean_grad : array_like, shape (..., d)
         Euclidean gradient :math:`\nabla_u\tilde L` at :math:`u` (need not be tangent).
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d)
         The Riemannian gradient, in :math:`T_u N_\Sigma`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
-        positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -894,28 +765,13 @@ def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
         Euclidean Hessian-vector product :math:`\nabla^2\tilde L(u)\xi`.
     tangent_vec : array_like, shape (..., d)
         Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        tangent, shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d)
         :math:`\mathrm{Hess}\,\tilde L(u)[\xi] \in T_u N_\Sigma`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
-        match, or ``radius`` is not positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1013,25 +869,13 @@ def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
         Point(s) :math:`u` on :math:`N_\Sigma`.
     tangent_vec : array_like, shape (..., d)
         Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        tangent, shapes); pass False in hot loops whose input is known to be valid.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d)
         The point(s) :math:`\exp_u(\xi)` on :math:`N_\Sigma`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, or shapes do not
-        match.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1072,11 +916,8 @@ def log(base_point: ArrayLike, point: ArrayLike, cov: ArrayLike, *,
         Point(s) :math:`u` on :math:`N_\Sigma`.
     point : array_like, shape (..., d)
         Point(s) :math:`v` on :math:`N_\Sigma`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
@@ -1122,28 +963,13 @@ def squared_dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
     ----------
     point_a, point_b : array_like, shape (..., d)
         Points :math:`u, v` on :math:`N_\Sigma`, broadcasting against each other.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (...,)
         :math:`d_g(u, v)^2 \in [0, \pi^2 r^2]`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
-        positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1165,28 +991,13 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
     ----------
     point_a, point_b : array_like, shape (..., d)
         Points :math:`u, v` on :math:`N_\Sigma`, broadcasting against each other.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`): a scalar or an
-        array broadcasting to the batch shape.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        shapes); pass False in hot loops whose input is known to be valid.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (...,)
         :math:`d_g(u, v) \in [0, \pi r]`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, shapes do not match, or ``radius`` is not
-        positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1220,15 +1031,12 @@ def geodesic(base_point: ArrayLike, cov: ArrayLike, *, end_point: ArrayLike | No
     ----------
     base_point : array_like, shape (..., d)
         Point(s) :math:`u` on :math:`N_\Sigma`.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
     end_point : array_like, shape (..., d), optional
         Keyword-only. End point :math:`v` on :math:`N_\Sigma`, reached at ``t = 1``.
     initial_tangent_vec : array_like, shape (..., d), optional
         Keyword-only. Initial velocity :math:`\xi \in T_u N_\Sigma`.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        tangent, shapes); pass False in hot loops whose input is known to be valid.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
@@ -1289,15 +1097,12 @@ def parallel_transport(base_point: ArrayLike, tangent_vec: ArrayLike, cov: Array
         Point(s) :math:`u` on :math:`N_\Sigma`.
     tangent_vec : array_like, shape (..., d)
         Tangent vector(s) :math:`\zeta \in T_u N_\Sigma` to transport.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
     direction : array_like, shape (..., d), optional
         Keyword-only. Tangent vector at :math:`u` whose exponential is the end point.
     end_point : array_like, shape (..., d), optional
         Keyword-only. End point on :math:`N_\Sigma`.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        tangent, shapes); pass False in hot loops whose input is known to be valid.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
@@ -1349,9 +1154,8 @@ def injectivity_radius(base_point: ArrayLike | None = None, *, radius: ArrayLike
     ----------
     base_point : array_like, shape (..., d), optional
         Only its batch shape is used; None (default) returns a single value.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0`: a scalar or an array broadcasting to the batch
-        shape.
+    radius
+        As in the module's shared contract.
 
     Returns
     -------
@@ -1387,12 +1191,12 @@ def random_point(cov: ArrayLike, n_samples: int | None = None,
 
     Parameters
     ----------
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
     n_samples : int or None, optional
         Number of points, >= 1; None (default) returns a single point.
     rng : int, numpy.random.Generator or None, optional
         Seed or generator; None draws fresh entropy.
+    cov
+        As in the module's shared contract.
 
     Returns
     -------
@@ -1434,13 +1238,13 @@ def random_tangent_vector(base_point: ArrayLike, cov: ArrayLike,
     ----------
     base_point : array_like, shape (..., d)
         Point(s) :math:`u` on :math:`N_\Sigma` (always validated).
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
     rng : int, numpy.random.Generator or None, optional
         Seed or generator; None draws fresh entropy.
     scale : float or array_like, default 1.0
         Keyword-only. Standard deviation, > 0: a scalar or an array broadcasting to
         ``(..., d)`` (e.g. shape ``(n, 1)`` for one scale per point).
+    cov
+        As in the module's shared contract.
 
     Returns
     -------
@@ -1498,25 +1302,13 @@ def curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: Ar
         Point(s) :math:`u` on :math:`N_\Sigma`.
     tangent_vec_a, tangent_vec_b, tangent_vec_c : array_like, shape (..., d)
         Tangent vectors :math:`X, Y, Z \in T_u N_\Sigma`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    validate : bool, default True
-        Keyword-only. Check inputs fully (finite, on :math:`N_\Sigma` to 1e-6 relative,
-        tangent, shapes); pass False in hot loops whose input is known to be valid.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d)
         :math:`R(X, Y)Z \in T_u N_\Sigma`, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, or shapes do not
-        match.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1549,26 +1341,13 @@ def sectional_curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike,
         Point(s) :math:`u` on :math:`N_\Sigma`.
     tangent_vec_a, tangent_vec_b : array_like, shape (..., d)
         Tangent vectors :math:`X, Y \in T_u N_\Sigma`, broadcasting against ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0` (the metric is :math:`r^2 g`).
-    validate : bool, default True
-        Keyword-only. Check inputs fully; pass False in hot loops.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (...,)
         :math:`1/r^2` for independent vectors, 0 for dependent ones.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, shapes do not
-        match, or ``radius`` is not positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1609,23 +1388,13 @@ def riemann_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = Tr
     ----------
     base_point : array_like, shape (..., d)
         Point(s) :math:`u` on :math:`N_\Sigma`.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    validate : bool, default True
-        Keyword-only. Check inputs fully; pass False in hot loops.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d, d, d, d)
         The tensor; independent of the radius.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, or an input is not finite.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1655,23 +1424,13 @@ def ricci_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = True
     ----------
     base_point : array_like, shape (..., d)
         Point(s) :math:`u` on :math:`N_\Sigma`.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    validate : bool, default True
-        Keyword-only. Check inputs fully; pass False in hot loops.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d, d)
         Symmetric, :math:`\xi^\top\mathrm{Ric}\,\eta = (d-2) g_u(\xi, \eta)` on tangent vectors.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, or an input is not finite.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1694,25 +1453,13 @@ def scalar_curvature(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike
     ----------
     base_point : array_like, shape (..., d)
         Point(s) :math:`u` on :math:`N_\Sigma`; only their batch shape enters the value.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float or array_like, shape (...,), default 1.0
-        Keyword-only. Radius :math:`r > 0`.
-    validate : bool, default True
-        Keyword-only. Check inputs fully; pass False in hot loops.
+    cov, radius, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (...,)
         :math:`(d-1)(d-2)/r^2`, of the batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, an input is not finite, or ``radius`` is not positive.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1744,24 +1491,13 @@ def curvature_derivative(base_point: ArrayLike, tangent_vec_a: ArrayLike,
         Point(s) :math:`u` on :math:`N_\Sigma`.
     tangent_vec_a, tangent_vec_b, tangent_vec_c, tangent_vec_d : array_like, shape (..., d)
         Tangent vectors :math:`H, X, Y, Z` at ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    validate : bool, default True
-        Keyword-only. Check inputs fully; pass False in hot loops.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
     ndarray, shape (..., d)
         Zeros, of the broadcast batch shape.
-
-    Raises
-    ------
-    ValueError
-        If ``validate`` and ``cov`` is not symmetric positive definite, a point is off
-        :math:`N_\Sigma`, a vector is not tangent, an input is not finite, or shapes do not
-        match.
-    TypeError
-        If ``validate`` and an input is not a real numeric array.
 
     Examples
     --------
@@ -1790,10 +1526,8 @@ def directional_curvature_derivative(base_point: ArrayLike, tangent_vec_a: Array
         Point(s) :math:`u` on :math:`N_\Sigma`.
     tangent_vec_a, tangent_vec_b : array_like, shape (..., d)
         Tangent vectors :math:`X, Y` at ``base_point``.
-    cov : array_like, shape (d, d)
-        Covariance :math:`\Sigma`, symmetric positive definite.
-    validate : bool, default True
-        Keyword-only. Check inputs fully; pass False in hot loops.
+    cov, validate
+        As in the module's shared contract.
 
     Returns
     -------
