@@ -20,6 +20,8 @@ MANIFOLD_RTOL = 1e-6
 TANGENT_RTOL = 1e-6
 #: Absolute tolerance on the coefficient u^T Sigma xi of xi along u (see check_tangent).
 TANGENT_ATOL = 1e-10
+#: Tangent vectors whose entries are all below this are checked relative to their own scale.
+TANGENT_TINY = 1e-100
 
 
 def as_float_array(value: ArrayLike, name: str, *, min_ndim: int = 0,
@@ -350,7 +352,14 @@ def check_tangent(xi: NDArray, cov_u: NDArray, name: str = "tangent_vec",
     The absolute part accepts vectors that are tangent to working precision but
     come out of a cancellation (a mean of nearly opposite logarithms, say),
     whose normal part is rounding noise relative to ``u``, not to ``xi``.
+    Rows below :data:`TANGENT_TINY` are checked after dividing them by their
+    largest magnitude (tangency does not depend on the scale, and next to them
+    the absolute tolerance would accept anything; MATH §8, "Scale").
     """
+    biggest = np.max(np.abs(xi), axis=-1, keepdims=True) if xi.size else None
+    if biggest is not None and np.any(biggest < TANGENT_TINY):
+        rescale = (biggest < TANGENT_TINY) & (biggest > 0)
+        xi = np.where(rescale, xi / np.where(rescale, biggest, 1.0), xi)
     tol = _tol(xi, rtol, TANGENT_RTOL)
     atol = max(TANGENT_ATOL, 100 * _eps(xi.dtype) if xi.dtype.kind == "f" else TANGENT_ATOL)
     inner = np.abs(rowdot(xi, cov_u))

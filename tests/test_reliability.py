@@ -413,3 +413,11 @@ def test_simulate_at_1e300_equals_the_unscaled_run():
 def test_checkpoint_onto_a_directory_is_refused(tmp_path):
     with pytest.raises(ValueError, match=f"checkpoint {tmp_path} is a directory"):
         _tiny_run(tmp_path)
+
+
+def test_tiny_non_tangent_vectors_are_refused():
+    u = geometry.random_point(_DS.cov, 3, rng=0)
+    xi = geometry.random_tangent_vector(u, _DS.cov, rng=1)
+    assert np.all(geometry.norm(u, 1e-200 * xi, _DS.cov) > 0)
+    with pytest.raises(ValueError, match="tangent_vec must be tangent"):
+        geometry.norm(u, 1e-200 * (xi + u), _DS.cov)
