@@ -351,6 +351,7 @@ def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 
     ...                  + 4.0 * np.outer(cov @ u, cov @ u) / (u @ cov @ cov @ u)))
     True
     """
+    _matrix_memory(base_point, 8)  # G^+, n n^T, Q and their products
     cov = _cov(cov, validate)
     u, cov_u, xp = _point_or_traced(base_point, cov, validate)
     g_plus, nn = _pinv_closed_form(u, cov_u, xp)
@@ -408,6 +409,7 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     >>> bool(np.allclose(c @ metric_matrix(u, cov, radius=2.0), np.eye(2)))
     True
     """
+    _matrix_memory(base_point, 4)  # G, n n^T and their sum
     cov = _cov(cov, validate)
     u, cov_u, xp = _point_or_traced(base_point, cov, validate)
     r_sq = _radius_sq(radius, validate, u.shape[:-1])
