@@ -57,6 +57,8 @@ __all__ = ["ACTIVATION_CODES", "LOSS_CODES", "fused_tile", "loss_and_gradients",
 #: Activations and losses the kernels implement (the built-ins of :mod:`bngeom.nn.functions`).
 ACTIVATION_CODES = {name: code for code, name in enumerate(functions.ACTIVATIONS)}
 LOSS_CODES = {name: code for code, name in enumerate(functions.LOSSES)}
+_ACTIVATIONS = tuple(functions.ACTIVATIONS.values())   # indexed by code
+_LOSSES = tuple(functions.LOSSES.values())
 
 # Compile options. error_model="numpy" removes Python's ZeroDivisionError checks
 # (which stop LLVM from vectorizing); the reductions need "reassoc" to vectorize,
@@ -65,9 +67,22 @@ LOSS_CODES = {name: code for code, name in enumerate(functions.LOSSES)}
 _ELEMENTWISE = {"error_model": "numpy"}
 _SWEEP = {"error_model": "numpy", "cache": True, "fastmath": {"reassoc", "contract", "nsz"}}
 
-# Part of every generated kernel's on-disk cache key: numba checks only the time stamp
-# of this file, so an edit of a scalar definition in functions.py must change the key.
-_REVISION = int(hashlib.sha256(inspect.getsource(functions).encode()).hexdigest()[:15], 16)
+
+
+def _revision() -> int:
+    """A hash of functions.py, part of every generated kernel's on-disk cache key.
+
+    numba checks only the time stamp of this file, so an edit of a scalar
+    definition in functions.py must change the key (0 where the source is not shipped).
+    """
+    try:
+        source = inspect.getsource(functions)
+    except OSError:  # pragma: no cover - installs without .py files
+        return 0
+    return int(hashlib.sha256(source.encode()).hexdigest()[:15], 16)
+
+
+_REVISION = _revision()
 
 
 @intrinsic
@@ -148,8 +163,7 @@ def _make_tile(sigma, dsigma, from_output: bool, dloss, revision: int):
 @functools.cache
 def _tile(activation: int, loss: int):
     """The generated kernel for :data:`ACTIVATION_CODES` ``activation`` and ``loss``."""
-    act = list(functions.ACTIVATIONS.values())[activation]
-    lo = list(functions.LOSSES.values())[loss]
+    act, lo = _ACTIVATIONS[activation], _LOSSES[loss]
     return _make_tile(act.scalar, act.scalar_derivative, act.derivative_from_output,
                       lo.scalar_derivative, _REVISION)
 
@@ -168,7 +182,7 @@ def fused_tile(z, a, y, f_out, grad_a, s_row, activation: int, loss: int) -> Non
         Receives the network outputs :math:`f_i = \frac1m\sum_k a_k\sigma(z_{ik})`.
     grad_a : ndarray, shape (m,)
         Accumulates :math:`\sum_i \ell'(f_i, y_i)\,\sigma(z_{ik})`.
-    s_row : ndarray, shape (m,) for softplus, else any
+    s_row : ndarray, shape (m,) if the derivative takes z (softplus), else any
         Scratch row.
     activation, loss : int
         Codes from :data:`ACTIVATION_CODES` and :data:`LOSS_CODES`.
@@ -176,8 +190,11 @@ def fused_tile(z, a, y, f_out, grad_a, s_row, activation: int, loss: int) -> Non
     _tile(activation, loss)(z, a, y, f_out, grad_a, s_row)
 
 
-def _chunk(xs, y, u_t, a, activation, loss, rows, f):
+def _chunk(xs, y, u_t, a, kernel, keep_z, rows, f):
     """Tiles of one contiguous range of samples, processed by one thread.
+
+    ``kernel`` is the generated tile kernel (:func:`_tile`); ``keep_z`` says it
+    needs a scratch row (the activation's derivative takes ``z``).
 
     The BLAS products go through numpy, which releases the GIL during BLAS
     calls, so that the workers really run in parallel (scipy's f2py BLAS
@@ -189,8 +206,6 @@ def _chunk(xs, y, u_t, a, activation, loss, rows, f):
     prod = np.empty((m, d), dtype=xs.dtype)
     grad_u = np.zeros((m, d))
     grad_a = np.zeros(m)
-    kernel = _tile(activation, loss)
-    keep_z = not list(functions.ACTIVATIONS.values())[activation].derivative_from_output
     s_row = np.empty(m if keep_z else 1)
     for start in range(0, n, rows):
         stop = min(n, start + rows)
@@ -201,7 +216,6 @@ def _chunk(xs, y, u_t, a, activation, loss, rows, f):
         np.matmul(zb.T, xb, out=prod)                    # T^T X_b (BLAS)
         np.add(grad_u, prod, out=grad_u)                 # summed in float64
     return grad_u, grad_a
-
 
 
 def loss_and_gradients(X: NDArray, y: NDArray, U: NDArray, a: NDArray, activation: str,
@@ -231,7 +245,9 @@ def loss_and_gradients(X: NDArray, y: NDArray, U: NDArray, a: NDArray, activatio
     y = np.ascontiguousarray(y, dtype=np.float64)
     f = np.empty(n)
     bounds = [(t * n // threads, (t + 1) * n // threads) for t in range(threads)]
-    args = [(xs[lo_:hi], y[lo_:hi], u_t, a, act, lo, rows, f[lo_:hi]) for lo_, hi in bounds]
+    kernel, keep_z = _tile(act, lo), not _ACTIVATIONS[act].derivative_from_output
+    args = [(xs[lo_:hi], y[lo_:hi], u_t, a, kernel, keep_z, rows, f[lo_:hi])
+            for lo_, hi in bounds]
     with _parallel.LOCK, _parallel.blas().limit(limits=1):
         if threads == 1:
             parts = [_chunk(*args[0])]
