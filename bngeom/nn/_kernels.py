@@ -14,11 +14,17 @@ sweep over the row computes :math:`\sigma` and the output, a second sweep
 overwrites the row with :math:`T`. The tile itself is a block of samples small
 enough to stay in cache between the BLAS calls and the kernel.
 
-The activation functions are written so that LLVM vectorizes them: ``tanh``
-(and ``sigmoid`` through it) uses its own ``expm1``-based evaluation, accurate
-to a few units in the last place of ``numpy.tanh``, because the C library's
-scalar ``tanh`` does not vectorize. Results equal the reference path to about
-1e-15 relative in float64 (tests/test_kernels.py checks 1e-12).
+The kernels are generated, one per activation and loss, by :func:`_make_tile`
+from the scalar definitions of :mod:`bngeom.nn.functions`
+(:attr:`~bngeom.nn.functions.Activation.scalar`,
+:attr:`~bngeom.nn.functions.Activation.scalar_derivative`,
+:attr:`~bngeom.nn.functions.Loss.scalar_derivative`), which numba compiles and
+LLVM inlines into the sweeps. Those definitions are written so that LLVM
+vectorizes them: ``tanh`` (and ``sigmoid`` through it) uses its own
+``expm1``-based evaluation, accurate to a few units in the last place of
+``numpy.tanh``, because the C library's scalar ``tanh`` does not vectorize.
+Results equal the reference path to about 1e-15 relative in float64
+(tests/nn/test_training_kernels.py checks 1e-12).
 
 The samples are split into one contiguous range per worker thread; each worker
 runs its own tiles end to end (single-threaded BLAS product, kernel,
@@ -33,37 +39,50 @@ numba backend, and the kernels are compiled once and cached on disk
 
 from __future__ import annotations
 
-import math
+import functools
+import hashlib
+import inspect
 
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload, register_jitable
 from numpy.typing import NDArray
 
 from bngeom import _parallel
+from bngeom.nn import functions
 
 __all__ = ["ACTIVATION_CODES", "LOSS_CODES", "fused_tile", "loss_and_gradients", "tanh"]
 
-#: Activations and losses the kernels implement (the built-ins of :mod:`bngeom.functions`).
-ACTIVATION_CODES = {"tanh": 0, "relu": 1, "leaky_relu": 2, "softplus": 3, "sigmoid": 4}
-LOSS_CODES = {"squared": 0, "logistic": 1}
-
-_LEAKY_SLOPE = 0.01  # must equal bngeom.functions.LEAKY_SLOPE (checked in the tests)
+#: Activations and losses the kernels implement (the built-ins of :mod:`bngeom.nn.functions`).
+ACTIVATION_CODES = {name: code for code, name in enumerate(functions.ACTIVATIONS)}
+LOSS_CODES = {name: code for code, name in enumerate(functions.LOSSES)}
+_ACTIVATIONS = tuple(functions.ACTIVATIONS.values())   # indexed by code
+_LOSSES = tuple(functions.LOSSES.values())
 
 # Compile options. error_model="numpy" removes Python's ZeroDivisionError checks
 # (which stop LLVM from vectorizing); the reductions need "reassoc" to vectorize,
-# and the elementwise functions are compiled without it so that their carefully
+# and the scalar definitions are compiled without it so that their carefully
 # ordered operations are kept (LLVM inlines them with their own flags).
-_ELEMENTWISE = {"error_model": "numpy", "cache": True}
+_ELEMENTWISE = {"error_model": "numpy"}
 _SWEEP = {"error_model": "numpy", "cache": True, "fastmath": {"reassoc", "contract", "nsz"}}
 
-_INV_LN2 = 1.4426950408889634
-_LN2_HI = 6.93147180369123816490e-01   # fdlibm's split of log(2): hi has 32 trailing zero bits
-_LN2_LO = 1.90821492927058770002e-10
-# Taylor coefficients 1/j! of expm1 on |r| <= log(2)/2 (truncation error < 2e-17 relative).
-(_C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13) = (
-    1.0 / math.factorial(j) for j in range(2, 14))
+
+
+def _revision() -> int:
+    """A hash of functions.py, part of every generated kernel's on-disk cache key.
+
+    numba checks only the time stamp of this file, so an edit of a scalar
+    definition in functions.py must change the key (0 where the source is not shipped).
+    """
+    try:
+        source = inspect.getsource(functions)
+    except OSError:  # pragma: no cover - installs without .py files
+        return 0
+    return int(hashlib.sha256(source.encode()).hexdigest()[:15], 16)
+
+
+_REVISION = _revision()
 
 
 @intrinsic
@@ -79,144 +98,77 @@ def _int64_bits_as_float64(typingctx, bits):
     return types.float64(bits), codegen
 
 
-@njit(**_ELEMENTWISE)
-def tanh(z: float) -> float:
-    r"""Hyperbolic tangent that LLVM vectorizes: :math:`\operatorname{sign}(z)\,(-e)/(2 + e)`.
-
-    Here :math:`e = \mathrm{expm1}(-2|z|)`, computed by Cody-Waite reduction
-    :math:`x = k\log 2 + r` and a Taylor polynomial, with :math:`2^k` built from
-    its bits. Agrees with ``numpy.tanh`` to 4.5e-16 relative (about 2 ulp)
-    everywhere, including subnormal inputs, signed zeros and infinities.
-
-    Examples
-    --------
-    >>> import math
-    >>> abs(tanh(0.3) - math.tanh(0.3)) < 1e-16
-    True
-    """
-    x = max(-2.0 * abs(z), -40.0)           # tanh(|z|) rounds to 1 beyond |z| = 19.1
-    k = np.floor(x * _INV_LN2 + 0.5)
-    r = (x - k * _LN2_HI) - k * _LN2_LO
-    p = r * (1.0 + r * (_C2 + r * (_C3 + r * (_C4 + r * (_C5 + r * (_C6 + r * (
-        _C7 + r * (_C8 + r * (_C9 + r * (_C10 + r * (_C11 + r * (_C12 + r * _C13))))))))))))
-    two_k = _int64_bits_as_float64((np.int64(k) + 1023) << 52)
-    em1 = two_k * p + (two_k - 1.0)          # expm1(x), no cancellation: x <= 0
-    return math.copysign(-em1 / (2.0 + em1), z)
+@overload(functions._exp2_int, jit_options=_ELEMENTWISE)
+def _exp2_int_bits(k):
+    """Compiled :func:`bngeom.nn.functions._exp2_int`: ``k + 1023`` put into the exponent bits."""
+    def impl(k):
+        return _int64_bits_as_float64((np.int64(k) + 1023) << 52)
+    return impl
 
 
-@njit(**_ELEMENTWISE)
-def _sigmoid(z: float) -> float:
-    return 0.5 * (1.0 + tanh(0.5 * z))       # the formula of bngeom.functions
+def _register_scalars() -> None:
+    """Let numba compile every scalar definition of the built-ins where a kernel calls it."""
+    defs = [(act.scalar, act.scalar_derivative) for act in functions.ACTIVATIONS.values()]
+    defs += [(loss.scalar_derivative,) for loss in functions.LOSSES.values()]
+    for fn in {fn for group in defs for fn in group}:
+        register_jitable(**_ELEMENTWISE)(fn)
 
 
-@njit(**_ELEMENTWISE)
-def _softplus(z: float) -> float:
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))   # numpy's logaddexp(0, z)
+_register_scalars()
+
+#: The scalar tanh of :mod:`bngeom.nn.functions`, compiled (the kernels' tanh).
+tanh = njit(cache=True, **_ELEMENTWISE)(functions.ACTIVATIONS["tanh"].scalar)
 
 
 # ---------------------------------------------------------------------------
-# row sweeps: forward (sigma, output) and backward (a-gradient, T = r sigma')
+# the generated tile kernels
 
 
-@njit(**_SWEEP)
-def _forward_tanh(z, a):
-    acc = 0.0
-    for k in range(z.shape[0]):
-        s = tanh(z[k])
-        z[k] = s
-        acc += a[k] * s
-    return acc
+def _make_tile(sigma, dsigma, from_output: bool, dloss, revision: int):
+    r"""Compile the tile kernel of one activation (``sigma``, ``dsigma``) and loss (``dloss``).
+
+    Each row of the tile is walked twice (MATH §1 for :math:`\sigma`,
+    :math:`\sigma'`, :math:`\ell'`): a forward sweep stores
+    :math:`s = \sigma(z)` and sums the output, and, after the residual
+    :math:`r = \ell'(f, y)`, a backward sweep accumulates :math:`r s` into the
+    ``a`` gradient and overwrites the row with :math:`r\sigma'`. ``dsigma``
+    takes :math:`s` if ``from_output`` (then :math:`s` overwrites :math:`z`),
+    else :math:`z` (then :math:`s` goes to the scratch row ``s_row``).
+    ``revision`` only keys the disk cache.
+    """
+    @njit(nogil=True, **_SWEEP)
+    def tile(z, a, y, f_out, grad_a, s_row):
+        revision  # noqa: B018 - a cache key (see _REVISION)
+        m = z.shape[1]
+        for i in range(z.shape[0]):
+            row = z[i]
+            acc = 0.0
+            for k in range(m):
+                s = sigma(row[k])
+                if from_output:
+                    row[k] = s
+                else:
+                    s_row[k] = s
+                acc += a[k] * s
+            f = acc / m
+            f_out[i] = f
+            r = dloss(f, y[i])
+            for k in range(m):
+                s = row[k] if from_output else s_row[k]
+                grad_a[k] += r * s
+                row[k] = r * dsigma(s if from_output else row[k])
+    return tile
 
 
-@njit(**_SWEEP)
-def _backward_tanh(z, r, grad_a):
-    for k in range(z.shape[0]):
-        s = z[k]
-        grad_a[k] += r * s
-        z[k] = r * (1.0 - s * s)
+@functools.cache
+def _tile(activation: int, loss: int):
+    """The generated kernel for :data:`ACTIVATION_CODES` ``activation`` and ``loss``."""
+    act, lo = _ACTIVATIONS[activation], _LOSSES[loss]
+    return _make_tile(act.scalar, act.scalar_derivative, act.derivative_from_output,
+                      lo.scalar_derivative, _REVISION)
 
 
-@njit(**_SWEEP)
-def _forward_sigmoid(z, a):
-    acc = 0.0
-    for k in range(z.shape[0]):
-        s = _sigmoid(z[k])
-        z[k] = s
-        acc += a[k] * s
-    return acc
-
-
-@njit(**_SWEEP)
-def _backward_sigmoid(z, r, grad_a):
-    for k in range(z.shape[0]):
-        s = z[k]
-        grad_a[k] += r * s
-        z[k] = r * (s * (1.0 - s))
-
-
-@njit(**_SWEEP)
-def _forward_relu(z, a):
-    acc = 0.0
-    for k in range(z.shape[0]):
-        s = max(z[k], 0.0)
-        z[k] = s
-        acc += a[k] * s
-    return acc
-
-
-@njit(**_SWEEP)
-def _backward_relu(z, r, grad_a):
-    for k in range(z.shape[0]):
-        s = z[k]
-        grad_a[k] += r * s
-        z[k] = r if s > 0.0 else 0.0 * r       # sigma'(z) = [z > 0]; s > 0 iff z > 0
-
-
-@njit(**_SWEEP)
-def _forward_leaky(z, a):
-    acc = 0.0
-    for k in range(z.shape[0]):
-        v = z[k]
-        s = v if v > 0.0 else _LEAKY_SLOPE * v
-        z[k] = s
-        acc += a[k] * s
-    return acc
-
-
-@njit(**_SWEEP)
-def _backward_leaky(z, r, grad_a):
-    for k in range(z.shape[0]):
-        s = z[k]
-        grad_a[k] += r * s
-        z[k] = r * (1.0 if s > 0.0 else _LEAKY_SLOPE)   # s > 0 iff z > 0
-
-
-@njit(**_SWEEP)
-def _forward_softplus(z, a, s_row):
-    acc = 0.0
-    for k in range(z.shape[0]):
-        s = _softplus(z[k])
-        s_row[k] = s                          # z is kept: sigma' = sigmoid(z) needs it
-        acc += a[k] * s
-    return acc
-
-
-@njit(**_SWEEP)
-def _backward_softplus(z, s_row, r, grad_a):
-    for k in range(z.shape[0]):
-        grad_a[k] += r * s_row[k]
-        z[k] = r * _sigmoid(z[k])
-
-
-@njit(**_ELEMENTWISE)
-def _loss_derivative(loss: int, f: float, y: float) -> float:
-    if loss == 0:                             # squared: (f - y)^2 / 2
-        return f - y
-    return -y * (0.5 * (1.0 + math.tanh(-0.5 * y * f)))   # logistic: -y sigmoid(-y f)
-
-
-@njit(nogil=True, **_ELEMENTWISE)
-def fused_tile(z, a, y, f_out, grad_a, s_row, activation, loss):
+def fused_tile(z, a, y, f_out, grad_a, s_row, activation: int, loss: int) -> None:
     r"""Everything between the two matrix products, for one tile of samples, in place.
 
     Parameters
@@ -230,41 +182,19 @@ def fused_tile(z, a, y, f_out, grad_a, s_row, activation, loss):
         Receives the network outputs :math:`f_i = \frac1m\sum_k a_k\sigma(z_{ik})`.
     grad_a : ndarray, shape (m,)
         Accumulates :math:`\sum_i \ell'(f_i, y_i)\,\sigma(z_{ik})`.
-    s_row : ndarray, shape (m,) for softplus, else any
+    s_row : ndarray, shape (m,) if the derivative takes z (softplus), else any
         Scratch row.
     activation, loss : int
         Codes from :data:`ACTIVATION_CODES` and :data:`LOSS_CODES`.
     """
-    m = z.shape[1]
-    for i in range(z.shape[0]):
-        row = z[i]
-        if activation == 0:
-            total = _forward_tanh(row, a)
-        elif activation == 1:
-            total = _forward_relu(row, a)
-        elif activation == 2:
-            total = _forward_leaky(row, a)
-        elif activation == 3:
-            total = _forward_softplus(row, a, s_row)
-        else:
-            total = _forward_sigmoid(row, a)
-        f = total / m
-        f_out[i] = f
-        r = _loss_derivative(loss, f, y[i])
-        if activation == 0:
-            _backward_tanh(row, r, grad_a)
-        elif activation == 1:
-            _backward_relu(row, r, grad_a)
-        elif activation == 2:
-            _backward_leaky(row, r, grad_a)
-        elif activation == 3:
-            _backward_softplus(row, s_row, r, grad_a)
-        else:
-            _backward_sigmoid(row, r, grad_a)
+    _tile(activation, loss)(z, a, y, f_out, grad_a, s_row)
 
 
-def _chunk(xs, y, u_t, a, activation, loss, rows, f):
+def _chunk(xs, y, u_t, a, kernel, keep_z, rows, f):
     """Tiles of one contiguous range of samples, processed by one thread.
+
+    ``kernel`` is the generated tile kernel (:func:`_tile`); ``keep_z`` says it
+    needs a scratch row (the activation's derivative takes ``z``).
 
     The BLAS products go through numpy, which releases the GIL during BLAS
     calls, so that the workers really run in parallel (scipy's f2py BLAS
@@ -276,17 +206,16 @@ def _chunk(xs, y, u_t, a, activation, loss, rows, f):
     prod = np.empty((m, d), dtype=xs.dtype)
     grad_u = np.zeros((m, d))
     grad_a = np.zeros(m)
-    s_row = np.empty(m if activation == ACTIVATION_CODES["softplus"] else 1)
+    s_row = np.empty(m if keep_z else 1)
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         zb = tile[:stop - start]
         xb = xs[start:stop]
         np.matmul(xb, u_t, out=zb)                       # Z = X_b U^T (BLAS)
-        fused_tile(zb, a, y[start:stop], f[start:stop], grad_a, s_row, activation, loss)
+        kernel(zb, a, y[start:stop], f[start:stop], grad_a, s_row)    # the fused tile
         np.matmul(zb.T, xb, out=prod)                    # T^T X_b (BLAS)
         np.add(grad_u, prod, out=grad_u)                 # summed in float64
     return grad_u, grad_a
-
 
 
 def loss_and_gradients(X: NDArray, y: NDArray, U: NDArray, a: NDArray, activation: str,
@@ -316,7 +245,9 @@ def loss_and_gradients(X: NDArray, y: NDArray, U: NDArray, a: NDArray, activatio
     y = np.ascontiguousarray(y, dtype=np.float64)
     f = np.empty(n)
     bounds = [(t * n // threads, (t + 1) * n // threads) for t in range(threads)]
-    args = [(xs[lo_:hi], y[lo_:hi], u_t, a, act, lo, rows, f[lo_:hi]) for lo_, hi in bounds]
+    kernel, keep_z = _tile(act, lo), not _ACTIVATIONS[act].derivative_from_output
+    args = [(xs[lo_:hi], y[lo_:hi], u_t, a, kernel, keep_z, rows, f[lo_:hi])
+            for lo_, hi in bounds]
     with _parallel.LOCK, _parallel.blas().limit(limits=1):
         if threads == 1:
             parts = [_chunk(*args[0])]

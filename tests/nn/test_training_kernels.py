@@ -2,7 +2,9 @@
 
 Every activation and loss, both charts, several thread counts and tile sizes:
 float64 results agree with ``backend="numpy"`` to 1e-12 relative; float32 to the
-accuracy the docs state. The vectorizable tanh agrees with ``numpy.tanh``.
+accuracy the docs state. The kernels are generated from the scalar definitions of
+``bngeom.nn.functions``, which agree with the array ones; the vectorizable tanh
+agrees with ``numpy.tanh``.
 """
 
 import numpy as np
@@ -49,29 +51,75 @@ def _problem(n, d, m, loss, seed=0, scale=1.0):
 # the vectorizable tanh
 
 
-def test_tanh_matches_numpy_everywhere():
-    z = np.concatenate([
+def _tanh_inputs():
+    return np.concatenate([
         np.linspace(-25.0, 25.0, 200_001),
         np.logspace(-320, 2, 20_000), -np.logspace(-320, 2, 20_000),
         [0.0, -0.0, 19.06, 19.07, 20.0, 1e300, -1e300, np.inf, -np.inf, 5e-324, -5e-324],
     ])
-    out = np.array([_kernels.tanh(v) for v in z[::97]])   # scalar entry point
-    ref = np.tanh(z[::97])
-    np.testing.assert_array_max_ulp(out, ref, maxulp=3)
-    # the vectorized sweep: forward pass with a = 1 returns sum(tanh) and stores tanh
-    row = z.copy()
-    total = _kernels._forward_tanh(row, np.ones_like(z))
-    np.testing.assert_array_max_ulp(row, np.tanh(z), maxulp=3)
-    assert np.signbit(row[np.flatnonzero(z == 0)]).tolist() == np.signbit(z[z == 0]).tolist()
-    assert abs(total - np.sum(np.tanh(z))) <= 1e-12 * np.sum(np.abs(np.tanh(z)))
+
+
+def test_tanh_matches_numpy_everywhere():
+    """The one scalar tanh (functions.py), compiled and vectorized, is numpy.tanh to 3 ulp."""
+    z = _tanh_inputs()
+    scalar = functions.ACTIVATIONS["tanh"].scalar
+    sample = z[::97]
+    python = np.array([scalar(v) for v in sample])        # the definition, run by Python
+    compiled = np.array([_kernels.tanh(v) for v in sample])   # scalar entry point
+    np.testing.assert_array_max_ulp(python, np.tanh(sample), maxulp=3)
+    assert np.array_equal(compiled, python)
+    for zero in (0.0, -0.0):                              # signed zeros are kept
+        assert np.signbit(_kernels.tanh(zero)) == np.signbit(scalar(zero)) == np.signbit(zero)
+    # the vectorized sweep of the generated kernel: with a = 0 the output is f = 0, the
+    # residual r = f - y = 1 (y = -1), so grad_a receives tanh(z) exactly, and T = 1 - tanh^2
+    code = _kernels.ACTIVATION_CODES["tanh"], _kernels.LOSS_CODES["squared"]
+    row, grad_a, f = z[None, :].copy(), np.zeros(z.size), np.empty(1)
+    _kernels.fused_tile(row, np.zeros(z.size), np.array([-1.0]), f, grad_a, np.empty(1), *code)
+    np.testing.assert_array_max_ulp(grad_a, np.tanh(z), maxulp=3)
+    np.testing.assert_allclose(row[0], 1.0 - np.tanh(z) ** 2, rtol=1e-15, atol=1e-15)
+    # with a = 1 the output is the mean of tanh
+    _kernels.fused_tile(z[None, :].copy(), np.ones(z.size), np.zeros(1), f, np.zeros(z.size),
+                        np.empty(1), *code)
+    assert abs(f[0] * z.size - np.sum(np.tanh(z))) <= 1e-12 * np.sum(np.abs(np.tanh(z)))
 
 
 def test_tanh_propagates_nan():
     assert np.isnan(_kernels.tanh(np.nan))
+    assert np.isnan(functions.ACTIVATIONS["tanh"].scalar(np.nan))
 
 
-def test_leaky_slope_is_the_library_one():
-    assert _kernels._LEAKY_SLOPE == functions.LEAKY_SLOPE
+@pytest.mark.parametrize("activation", ACTS)
+def test_scalar_definitions_match_the_array_ones(activation):
+    """Activation.scalar / scalar_derivative (the kernels' source) equal function / derivative."""
+    act = ACTIVATIONS[activation]
+    z = np.concatenate([np.linspace(-30.0, 30.0, 601), [0.0, -0.0, 1e-300, -1e-300, 700.0]])
+    s = np.array([act.scalar(v) for v in z])
+    np.testing.assert_allclose(s, act.function(z), rtol=4e-16, atol=1e-15)
+    arg = s if act.derivative_from_output else z
+    np.testing.assert_allclose([act.scalar_derivative(v) for v in arg], act.derivative(z),
+                               rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_scalar_loss_derivative_matches_the_array_one(loss):
+    lo = LOSSES[loss]
+    f = np.linspace(-40.0, 40.0, 321)
+    for y in (-1.0, 1.0, 0.3):
+        np.testing.assert_allclose([lo.scalar_derivative(v, y) for v in f],
+                                   lo.derivative(f, y), rtol=1e-15, atol=1e-15)
+
+
+def test_leaky_slope_is_written_once():
+    leaky = ACTIVATIONS["leaky_relu"]
+    assert leaky.scalar(-2.0) == -2.0 * functions.LEAKY_SLOPE
+    assert leaky.scalar_derivative(leaky.scalar(-2.0)) == functions.LEAKY_SLOPE
+    assert not hasattr(_kernels, "_LEAKY_SLOPE")
+
+
+def test_every_builtin_has_its_scalar_definitions():
+    for definition in (*ACTIVATIONS.values(), *LOSSES.values()):
+        assert callable(definition.scalar_derivative)
+    assert all(callable(act.scalar) for act in ACTIVATIONS.values())
 
 
 def test_kernel_codes_cover_the_builtins():
