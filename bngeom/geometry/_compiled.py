@@ -116,6 +116,17 @@ def _exp_rows(u, xi, cov, out, lo, hi):
             out[i, k] = out[i, k] / scale
 
 
+@njit(inline="always", **_SWEEP)
+def _row_norms(u, v, i):  # pragma: no cover - compiled
+    """Euclidean norms |u[i]|, |v[i]| (psi's denominators) of one pair of rows."""
+    uu = 0.0
+    vv = 0.0
+    for k in range(u.shape[1]):
+        uu += u[i, k] * u[i, k]
+        vv += v[i, k] * v[i, k]
+    return math.sqrt(uu), math.sqrt(vv)
+
+
 @njit(nogil=True, **_SWEEP)
 def _log_rows(u, cov, v, out, lo, hi):
     """geometry.log: d phi at u/|u| of the sphere's Log(u/|u|, v/|v|), deterministic at -u."""
@@ -123,13 +134,7 @@ def _log_rows(u, cov, v, out, lo, hi):
     cu = np.empty(d)
     row = np.empty(d)
     for i in range(lo, hi):
-        uu = 0.0
-        vv = 0.0
-        for k in range(d):
-            uu += u[i, k] * u[i, k]
-            vv += v[i, k] * v[i, k]
-        n = math.sqrt(uu)
-        nv = math.sqrt(vv)
+        n, nv = _row_norms(u, v, i)
         c = 0.0
         for k in range(d):
             c += (u[i, k] / n) * (v[i, k] / nv)
@@ -191,16 +196,10 @@ def pair_angle(u, i, nu, v, j, nv):  # pragma: no cover - compiled
 @njit(nogil=True, **_SWEEP)
 def _dist_rows(u, v, radius, out, lo, hi):
     """geometry.dist: r * 2 atan2(|x - y|, |x + y|) with x = u/|u|, y = v/|v|."""
-    d = u.shape[1]
     per_point = radius.shape[0] > 1
     for i in range(lo, hi):
-        uu = 0.0
-        vv = 0.0
-        for k in range(d):
-            uu += u[i, k] * u[i, k]
-            vv += v[i, k] * v[i, k]
-        out[i] = radius[i if per_point else 0] * pair_angle(u, i, math.sqrt(uu),
-                                                            v, i, math.sqrt(vv))
+        n, nv = _row_norms(u, v, i)
+        out[i] = radius[i if per_point else 0] * pair_angle(u, i, n, v, i, nv)
 
 
 #: Points per worker thread below which the metric kernels run on one thread.

@@ -20,8 +20,9 @@ Modules, one job each:
 * :mod:`~bngeom.wasserstein.multiscale` -- the certified sparse solver for measures
   beyond ``dense_limit`` cost entries, which POT lacks.
 
-Every solver works on the cost divided by :math:`k^2`, ``k`` a power of two with
-:math:`\max d_M/k \in [1, 2)` (radius and output weights divided by ``k``, exactly), so
+Every solver works on the cost divided by :math:`k^2`, ``k`` the power of two with
+:math:`s/k \in [1, 2)` for :math:`s = \max(\pi r, \max a - \min a)` over both measures
+(radius and output weights divided by ``k``, exactly; :math:`d_M \le \sqrt 2\, s`), so
 output weights of 1e154 or 1e-200 give the right distance.
 
 Examples

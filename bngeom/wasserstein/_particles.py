@@ -97,16 +97,27 @@ def positive(p: Particles) -> Particles:
 
 
 def cost_scale(p: Particles, q: Particles, radius: float) -> float:
-    """Power of two ``k`` with ``max d_M / k`` in [1, 2) (MATH §6: d_M is 1-homogeneous).
+    """Power of two ``k`` with ``s / k`` in [1, 2), ``s = max(pi r, spread of a and b)``.
 
-    ``max d_M <= s = max(pi r, max|a| + max|b|)``; dividing ``r`` and the output weights
-    by ``k`` is exact in floating point and brings every cost entry to order one.
+    MATH §6: :math:`d_M` is 1-homogeneous in ``(r, a)`` and ``max d_M <= sqrt(2) s``, so
+    dividing ``r`` and the output weights by ``k`` (exact in floating point) brings every
+    cost entry to order one; equal output weights, however large, cancel exactly. The
+    result is then accurate relative to the largest cost entry, as any floating-point
+    solver of the unscaled problem would be.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = particles(np.array([[1.0, 0.0, 1e200]]), np.eye(2), "x", None, "w", True)
+    >>> cost_scale(p, p, 1.0) == 2.0                 # spread 0: the scale of pi r
+    True
     """
-    big = float(np.max(np.abs(p.a), initial=0.0)) + float(np.max(np.abs(q.a), initial=0.0))
-    s = max(math.pi * radius, big)
+    a = np.concatenate([p.a, q.a])
+    spread = float(a.max() - a.min()) if a.size else 0.0
+    s = max(math.pi * radius, spread)
     if not math.isfinite(s) or s > 2 * MAX_SCALE:
-        raise ValueError(f"radius * pi and the output weights must be at most {MAX_SCALE:.3g}, "
-                         f"got radius = {radius!r}, max |a| + max |b| = {big:.3g}")
+        raise ValueError(f"radius * pi and the spread of the output weights must be at most "
+                         f"{2 * MAX_SCALE:.3g}, got radius = {radius!r}, spread = {spread:.3g}")
     return math.ldexp(1.0, math.frexp(s)[1] - 1)
 
 

@@ -128,7 +128,7 @@ def pairwise_squared_dist(x: ArrayLike, y: ArrayLike, cov: ArrayLike, *,
     k = cost_scale(p, q, r)
     if 8.0 * k * k > _MAX:
         raise ValueError("the squared distances may overflow float64: pi * radius and "
-                         "max |x[:, -1]| + max |y[:, -1]| must be below "
+                         "the spread of the output weights x[:, -1], y[:, -1] must be below "
                          f"{(_MAX / 8) ** 0.5:.3g}, got {k:.3g} or more; wasserstein2 "
                          "handles such measures by rescaling")
     return dense_cost(p, q, r)

@@ -137,6 +137,15 @@ def test_output_weights_1e154_exact_and_sinkhorn():
         wasserstein2(x, y, COV, method="sinkhorn")   # reg 1e-2 against costs 1e308
 
 
+def test_equal_huge_output_weights_cancel():
+    # every output weight 1e300: the cost is the angular part alone, W2 as with a = 0
+    x, y = particles(12, 16), particles(14, 17)
+    flat = lambda z, c: np.column_stack([z[:, :3], np.full(len(z), c)])  # noqa: E731
+    ref = wasserstein2(flat(x, 0.0), flat(y, 0.0), COV)
+    assert ref > 0.1
+    assert wasserstein2(flat(x, 1e300), flat(y, 1e300), COV) == pytest.approx(ref, rel=1e-12)
+
+
 def test_unrepresentable_inputs_are_refused():
     x = particles(6, 11)
     with pytest.raises(ValueError, match=r"x\[:, -1\] \(output weights\) must satisfy"):
