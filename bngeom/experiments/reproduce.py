@@ -587,6 +587,25 @@ DATA_SKIPPED = {
         "Theorem 5 (global convergence) assumes a realizable target (y is exactly a BN "
         "network's output) and the separation condition; your targets are not realizable "
         "in general, so its loss-to-zero prediction does not apply",
+    "thm4_propagation_of_chaos":
+        "Theorem 4's propagation of chaos is measured with a wide reference run from the "
+        "preset's synthetic teacher and initial law (d = 2); on other data there is no "
+        "reference, so it is not run",
+    "sgd_reference_equivalence":
+        "checks bngeom.train against an independent autograd implementation of the same "
+        "SGD rule on the preset's synthetic data; it tests the code, not a property of your "
+        "data (run it without --data)",
+    "exp_lr_equivalence":
+        "the exponential-learning-rate identity (Li & Arora 2019) holds for any data; it is "
+        "measured on the preset's synthetic teacher at sizes chosen for its stable regime "
+        "(run it without --data)",
+    "smd_angular_equilibrium":
+        "the spherical-motion equilibrium is measured at width 1000 on the preset's "
+        "synthetic data, whose run lengths are chosen to reach it; on other data the "
+        "approach time is unknown, so it is not run",
+    "minibatch_bn_bias":
+        "the mini-batch BN bias and variance laws are measured on the preset's synthetic "
+        "data set (n = 1024, batch sizes 16 to 512); it is not run on other data",
 }
 #: The claims ``bngeom reproduce --data`` measures on your own data, in order.
 DATA_CLAIM_IDS = tuple(c for c in CLAIM_IDS if c not in DATA_SKIPPED)

@@ -105,6 +105,17 @@ def test_reproduce_resume_does_not_mix_data_and_synthetic_claims(tmp_path):
         c["id"] for c in first["claims"]} | set(DATA_CLAIM_IDS) | set(DATA_SKIPPED)
 
 
+def test_every_claim_runs_on_data_or_is_skipped_with_a_reason():
+    from bngeom.experiments.reproduce import CLAIM_IDS, _data_tasks
+
+    X, y = _table()
+    tasks = [t.id for t in _data_tasks(Dataset.from_arrays(X, y))]
+    assert tasks == list(DATA_CLAIM_IDS)
+    assert set(CLAIM_IDS) == set(DATA_CLAIM_IDS) | set(DATA_SKIPPED)
+    assert not set(DATA_CLAIM_IDS) & set(DATA_SKIPPED)
+    assert all(isinstance(r, str) and len(r) > 40 for r in DATA_SKIPPED.values())
+
+
 def test_section4_on_data():
     X, y = _table()
     ds = Dataset.from_arrays(X, y)
