@@ -278,10 +278,19 @@ class _Task:
         self.id, self.label, self.compute = cid, label, compute
 
 
-def _section4_task(kind: str):
+def _on(dataset: Dataset | None) -> dict[str, Any]:
+    """The keyword that puts an experiment on your own data (none for the synthetic one)."""
+    return {} if dataset is None else {"dataset": dataset}
+
+
+def _section4_task(kind: str, dataset: Dataset | None = None):
     def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
         from bngeom.experiments import section4 as s4
 
+        if kind == "anisotropy" and dataset is not None:  # Section 4.1 on the data's own Sigma
+            result = s4.data_anisotropy_run(dataset, quick=quick, seed=seed, progress=progress)
+            s4.plot_data_anisotropy(result, out / "figure1_anisotropy.png")
+            return s4.data_anisotropy_claim(result), ["figure1_anisotropy.png"]
         experiment, claim, plot, name = {
             "anisotropy": (s4.anisotropy_experiment, s4.anisotropy_claim, s4.plot_anisotropy,
                            "figure1_anisotropy.png"),
@@ -290,7 +299,7 @@ def _section4_task(kind: str):
             "first_step": (s4.first_step_experiment, s4.first_step_claim,
                            s4.plot_first_step, "figure3_first_step.png"),
         }[kind]
-        result = experiment(quick=quick, seed=seed, progress=progress)
+        result = experiment(quick=quick, seed=seed, progress=progress, **_on(dataset))
         plot(result, out / name)
         return claim(result), [name]
 
@@ -519,18 +528,18 @@ def _chaos_task():
     return compute
 
 
-def _check_task(function: str):
+def _check_task(function: str, dataset: Dataset | None = None):
     def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
         from bngeom.experiments import checks
 
-        return getattr(checks, function)(seed=seed), []
+        return getattr(checks, function)(seed=seed, **_on(dataset)), []
 
     return compute
 
 
-def _local_task(function: Callable[..., dict]):
+def _local_task(function: Callable[..., dict], dataset: Dataset | None = None):
     def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
-        return function(seed=seed, quick=quick), []
+        return function(seed=seed, quick=quick, **_on(dataset)), []
 
     return compute
 
@@ -613,44 +622,14 @@ DATA_CLAIM_IDS = tuple(c for c in CLAIM_IDS if c not in DATA_SKIPPED)
 
 def _data_tasks(ds: Dataset) -> tuple[_Task, ...]:
     """The claims of :data:`DATA_CLAIM_IDS` on ``ds``: its samples, targets and covariance."""
-    def checks_task(function: str):
-        def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
-            from bngeom.experiments import checks
-
-            return getattr(checks, function)(seed=seed, dataset=ds), []
-        return compute
-
-    def local_task(function: Callable[..., dict]):
-        def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
-            return function(seed=seed, quick=quick, dataset=ds), []
-        return compute
-
-    def section4_task(kind: str):
-        def compute(out: Path, quick: bool, seed: int, n_jobs: int | None, progress: bool):
-            from bngeom.experiments import section4 as s4
-
-            if kind == "anisotropy":
-                result = s4.data_anisotropy_run(ds, quick=quick, seed=seed, progress=progress)
-                s4.plot_data_anisotropy(result, out / "figure1_anisotropy.png")
-                return s4.data_anisotropy_claim(result), ["figure1_anisotropy.png"]
-            experiment, claim, plot, name = {
-                "magnitude": (s4.magnitude_experiment, s4.magnitude_claim, s4.plot_magnitude,
-                              "figure2_magnitude.png"),
-                "first_step": (s4.first_step_experiment, s4.first_step_claim,
-                               s4.plot_first_step, "figure3_first_step.png")}[kind]
-            result = experiment(quick=quick, seed=seed, progress=progress, dataset=ds)
-            plot(result, out / name)
-            return claim(result), [name]
-        return compute
-
     return (
-        _Task("prop1_positive_definite", "Proposition 1", checks_task("check_proposition1")),
-        _Task("thm2_gradient_equivalence", "Theorem 2", checks_task("check_theorem2")),
-        _Task("energy_identity", "energy identity", local_task(check_energy_identity)),
-        _Task("norm_invariance", "norm invariance", local_task(check_norm_invariance)),
-        _Task("sec4_1_anisotropic_speed", "Figure 1 (4.1)", section4_task("anisotropy")),
-        _Task("sec4_2_speed_ratio", "Figure 2 (4.2)", section4_task("magnitude")),
-        _Task("sec4_3_first_step", "Figure 3 (4.3)", section4_task("first_step")),
+        _Task("prop1_positive_definite", "Proposition 1", _check_task("check_proposition1", ds)),
+        _Task("thm2_gradient_equivalence", "Theorem 2", _check_task("check_theorem2", ds)),
+        _Task("energy_identity", "energy identity", _local_task(check_energy_identity, ds)),
+        _Task("norm_invariance", "norm invariance", _local_task(check_norm_invariance, ds)),
+        _Task("sec4_1_anisotropic_speed", "Figure 1 (4.1)", _section4_task("anisotropy", ds)),
+        _Task("sec4_2_speed_ratio", "Figure 2 (4.2)", _section4_task("magnitude", ds)),
+        _Task("sec4_3_first_step", "Figure 3 (4.3)", _section4_task("first_step", ds)),
     )
 
 
