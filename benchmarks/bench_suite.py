@@ -65,6 +65,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from bngeom import __version__, data, geometry, model
 from bngeom._io import atomic_write
+from bngeom.cli import integer_at_least
 
 __all__ = ["GROUPS", "Sizes", "FULL", "QUICK", "run", "format_table", "format_markdown", "main"]
 
@@ -1036,15 +1037,8 @@ def _result(r: dict[str, Any]) -> str:
     return "pass" if r["passed"] else "FAIL"
 
 
-def _positive_int(text: str) -> int:
-    """A command-line integer >= 1 (``--repeats``, ``--threads``, ``--b5-repeats``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
-    return value
+#: ``--repeats``, ``--threads``, ``--b5-repeats``: a command-line integer >= 1.
+_positive_int = integer_at_least(1, "an integer >= 1")
 
 
 def _output_file(text: str) -> str:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bngeom import __version__
 
-__all__ = ["main", "OneLineArgumentParser"]
+__all__ = ["main", "OneLineArgumentParser", "integer_at_least"]
 
 #: Exit status of a run interrupted by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -47,15 +47,33 @@ class OneLineArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _seed(text: str) -> int:
-    """``--seed``: a non-negative integer."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+def integer_at_least(minimum: int, description: str) -> Callable[[str], int]:
+    """An argparse ``type``: an integer >= ``minimum``, else "must be <description>, got ...".
+
+    Examples
+    --------
+    >>> seed = integer_at_least(0, "a non-negative integer")
+    >>> seed("3")
+    3
+    >>> seed("-1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a non-negative integer, got -1
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {description}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {description}, got {value}")
+        return value
+
+    return parse
+
+
+#: ``--seed``: a non-negative integer.
+_seed = integer_at_least(0, "a non-negative integer")
 
 
 def _tolerance(text: str) -> float:
