@@ -474,3 +474,16 @@ def check_signed_labels(y: NDArray, name: str = "y") -> None:
             f"{seen}); map two-class labels with y = bngeom.data.signed_labels(y) (the smaller "
             f"class -> -1, the larger -> +1; for 0/1 labels that is 2 y - 1), or use the "
             f"squared loss")
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool; a ``TypeError`` naming ``name`` for anything but a boolean.
+
+    Examples
+    --------
+    >>> check_bool(True, "resume")
+    True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)

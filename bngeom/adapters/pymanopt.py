@@ -65,6 +65,7 @@ from pymanopt.tools import ndarraySequenceMixin
 from bngeom import geometry
 from bngeom._validation import (
     as_float_array,
+    check_bool,
     check_centered,
     check_covariance,
     check_dimension,
@@ -679,8 +680,7 @@ class ProblemOptions:
             raise ValueError(f"euclidean_gradient must be one of {_GRADIENTS}, got "
                              f"{self.euclidean_gradient!r}")
         check_positive_scalar(self.memory_budget, "memory_budget")
-        if not isinstance(self.validate, (bool, np.bool_)):
-            raise TypeError(f"validate must be a bool, got {type(self.validate).__name__}")
+        check_bool(self.validate, "validate")
 
 
 class _ClosedForms:

@@ -29,7 +29,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bngeom._io import jsonable
-from bngeom._validation import as_float_array, check_positive_int, check_positive_scalar
+from bngeom._validation import (
+    as_float_array,
+    check_bool,
+    check_positive_int,
+    check_positive_scalar,
+)
 from bngeom.nn.functions import Activation, Loss, get_activation, get_loss
 from bngeom.nn.model import DEFAULT_MEMORY_BUDGET
 
@@ -47,13 +52,6 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value
-
-
-def check_bool(value: Any, name: str) -> bool:
-    """``value`` as a bool; a ``TypeError`` naming ``name`` for anything but a boolean."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
 
 
 def _set(obj: Any, name: str, value: Any) -> None:

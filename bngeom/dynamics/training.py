@@ -49,8 +49,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from tqdm.auto import tqdm
 
-from bngeom._validation import as_generator, check_positive_int, check_positive_scalar, rowdot
+from bngeom._validation import (
+    as_generator,
+    check_bool,
+    check_positive_int,
+    check_positive_scalar,
+    rowdot,
+)
 from bngeom.dynamics.flows import _check_dataset, _check_params, _fingerprint, _Recorder
+from bngeom.dynamics.options import Checkpointing
 from bngeom.dynamics.trajectory import Checkpoint, Trajectory, load_checkpoint, save_checkpoint
 from bngeom.geometry.charts import normalize_to_manifold
 from bngeom.nn.batchnorm import BATCH_NORM_EPS, batch_bn_loss_and_gradients
@@ -145,8 +152,7 @@ class TrainOptions:
         check_positive_int(self.record_every, "record_every")
         if self.checkpoint_every is not None:
             check_positive_int(self.checkpoint_every, "checkpoint_every")
-        if not isinstance(self.progress, (bool, np.bool_)):
-            raise TypeError(f"progress must be a bool, got {type(self.progress).__name__}")
+        check_bool(self.progress, "progress")
 
     def settings(self) -> dict[str, Any]:
         """The options that change the computed numbers (they enter the checkpoint's hash)."""
@@ -322,17 +328,6 @@ class Trainer:
                        self.options.loss)
 
 
-def _check_checkpoint(checkpoint: Any) -> Path | None:
-    if checkpoint is None:
-        return None
-    if not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
-    path = Path(checkpoint)
-    if not path.parent.is_dir():
-        raise ValueError(f"checkpoint directory {path.parent} does not exist")
-    return path
-
-
 def train(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, lr: float, steps: int,
           options: TrainOptions | None = None, rng: int | np.random.Generator | None = None,
           checkpoint: str | os.PathLike | None = None, resume: bool = True,
@@ -397,9 +392,7 @@ def train(dataset: Dataset, W0: ArrayLike, a0: ArrayLike, *, lr: float, steps: i
     trainer = Trainer.create(dataset, lr=lr, options=options, rng=rng)
     state = trainer.initial_state(W0, a0)
     steps = check_positive_int(steps, "steps")
-    path = _check_checkpoint(checkpoint)
-    if not isinstance(resume, (bool, np.bool_)):
-        raise TypeError(f"resume must be a bool, got {type(resume).__name__}")
+    path = Checkpointing(checkpoint, resume=resume).path  # the path and resume, as simulate's
     o = trainer.options
     settings = {**o.settings(), "lr": trainer.lr, "steps": steps, "seed": trainer.seed,
                 "kind": "train"}

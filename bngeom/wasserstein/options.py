@@ -23,9 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-import numpy as np
-
-from bngeom._validation import check_positive_int, check_positive_scalar
+from bngeom._validation import check_bool, check_positive_int, check_positive_scalar
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "MemoryOptions", "MultiscaleOptions", "SinkhornOptions",
            "WassersteinOptions", "resolve_options"]
@@ -163,8 +161,7 @@ class WassersteinOptions:
     validate: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.validate, (bool, np.bool_)):
-            raise TypeError(f"validate must be a bool, got {type(self.validate).__name__}")
+        check_bool(self.validate, "validate")
         for f in fields(self):
             if f.name not in _GROUPS:
                 continue
