@@ -561,12 +561,9 @@ class BNSpace(ProductManifold):
 
     Parameters
     ----------
-    cov : array_like, shape (d, d)
-        Data covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float
-        Neuron radius :math:`r = \|w\|` (default 1, the paper's choice).
-    validate : bool
-        If True, every method checks its inputs fully (see the module notes).
+    cov, radius, validate
+        As for :class:`SigmaSphere`; the radius is the norm :math:`r = \|w\|` of the BN
+        weights (default 1, the paper's choice).
     equip : bool
         Equip with :class:`BNMetric`.
 

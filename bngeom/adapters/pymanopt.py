@@ -432,16 +432,9 @@ class BNManifold(Manifold):
 
     Parameters
     ----------
-    cov : array_like, shape (d, d)
-        Data covariance :math:`\Sigma`, symmetric positive definite.
-    width : int
-        Number of neurons ``m``.
-    radii : array_like, shape (m,) or float, optional
-        Neuron radii :math:`r_k = \|w_k\|` (default 1).
-    rng : int, Generator or None
-        Random source of ``random_point`` / ``random_tangent_vector``.
-    validate : bool
-        Check inputs fully at every call (see the module notes).
+    cov, width, radii, rng, validate
+        As for :class:`SigmaSphereRows`; the radii are the norms :math:`r_k = \|w_k\|` of
+        the BN weights (default 1).
 
     Examples
     --------
@@ -596,14 +589,14 @@ class BNManifold(Manifold):
 
     def exp(self, point: Any, tangent_vector: Any) -> list[NDArray]:
         """Riemannian exponential ``[exp_U(xi), a + alpha]``."""
-        out = self._compiled(_checked.rows_exp, (point, tangent_vector))
+        out = self._compiled(_checked.rows_step, (point, tangent_vector), False)
         if out is not None:
             return list(out)
         return list(self._both("exp", ("point", "tangent_vector"), (point, tangent_vector)))
 
     def retraction(self, point: Any, tangent_vector: Any) -> list[NDArray]:
         """Second-order retraction (:meth:`SigmaSphereRows.retraction`) and ``a + alpha``."""
-        out = self._compiled(_checked.rows_retraction, (point, tangent_vector))
+        out = self._compiled(_checked.rows_step, (point, tangent_vector), True)
         if out is not None:
             return list(out)
         return list(self._both("retraction", ("point", "tangent_vector"),

@@ -38,8 +38,8 @@ from bngeom.geometry._compiled import (
     _matvec,
 )
 
-__all__ = ["plain_float64", "rows_dist", "rows_exp", "rows_inner_product", "rows_log",
-           "rows_retraction", "space_dist", "space_exp", "space_inner_product", "space_log"]
+__all__ = ["plain_float64", "rows_dist", "rows_inner_product", "rows_log", "rows_step",
+           "space_dist", "space_exp", "space_inner_product", "space_log"]
 
 # Half the core's tolerances: a row that passes here passes the core's checks too.
 _POINT_TOL = 0.5 * MANIFOLD_RTOL
@@ -108,59 +108,59 @@ def _finite(x):  # pragma: no cover - compiled
 
 
 @njit(**_SWEEP)
-def _inner_product(u, a, xi, alpha, eta, beta, cov, radius_sq, check, out):
-    """r^2 g_u(xi, eta) + alpha beta per neuron (geometry.inner_product; MATH §4)."""
+def _inner_product(u, a, xi, alpha, eta, beta, cov, radius_sq, check):  # pragma: no cover
+    """(ok, r^2 g_u(xi, eta) + alpha beta per neuron) (geometry.inner_product; MATH §4)."""
+    out = np.empty(u.shape[0])
     if check:
         cu = np.empty(u.shape)
         if not (_points_ok(u, cov, cu) and _tangent_ok(xi, cu) and _tangent_ok(eta, cu)
                 and _finite(a) and _finite(alpha) and _finite(beta)):
-            return False
+            return False, out
     _inner_product_rows(u, xi, eta, radius_sq, out, 0, u.shape[0])
     for i in range(u.shape[0]):
         out[i] += alpha[i] * beta[i]
-    return _finite(out)
+    return _finite(out), out
 
 
 @njit(**_SWEEP)
-def _step(u, a, xi, alpha, cov, check, retract, out_u, out_a):
-    """(exp_u xi or R_u xi, a + alpha) (geometry.exp; the retraction of MATH §5)."""
+def _step(u, a, xi, alpha, cov, retract, check):  # pragma: no cover - compiled
+    """(ok, exp_u xi or R_u xi, a + alpha) (geometry.exp; the retraction of MATH §5)."""
+    out_u = np.empty(u.shape)
+    out_a = a + alpha
     if check:
         cu = np.empty(u.shape)
-        if not (_points_ok(u, cov, cu) and _tangent_ok(xi, cu) and _finite(a)
-                and _finite(alpha)):
-            return False
+        if not (_points_ok(u, cov, cu) and _tangent_ok(xi, cu) and _finite(out_a)):
+            return False, out_u, out_a
     _exp_rows(u, xi, cov, out_u, 0, u.shape[0], retract)
-    for i in range(u.shape[0]):
-        out_a[i] = a[i] + alpha[i]
-    return _finite(out_u) and _finite(out_a)
+    return _finite(out_u) and _finite(out_a), out_u, out_a
 
 
 @njit(**_SWEEP)
-def _log(u, a, v, b, cov, check, out_u, out_a):
-    """(log_u v, b - a) (geometry.log, deterministic at the cut locus)."""
+def _log(u, a, v, b, cov, check):  # pragma: no cover - compiled
+    """(ok, log_u v, b - a) (geometry.log, deterministic at the cut locus)."""
+    out_u = np.empty(u.shape)
+    out_a = b - a
     if check:
         cu = np.empty(u.shape)
-        if not (_points_ok(u, cov, cu) and _points_ok(v, cov, cu) and _finite(a)
-                and _finite(b)):
-            return False
+        if not (_points_ok(u, cov, cu) and _points_ok(v, cov, cu) and _finite(out_a)):
+            return False, out_u, out_a
     _log_rows(u, cov, v, out_u, 0, u.shape[0])
-    for i in range(u.shape[0]):
-        out_a[i] = b[i] - a[i]
-    return _finite(out_u) and _finite(out_a)
+    return _finite(out_u) and _finite(out_a), out_u, out_a
 
 
 @njit(**_SWEEP)
-def _dist(u, a, v, b, cov, radius, check, out):
-    """sqrt(d_g(u, v)^2 + (a - b)^2) per neuron (geometry.dist; MATH §5)."""
+def _dist(u, a, v, b, cov, radius, check):  # pragma: no cover - compiled
+    """(ok, sqrt(d_g(u, v)^2 + (a - b)^2) per neuron) (geometry.dist; MATH §5)."""
+    out = np.empty(u.shape[0])
     if check:
         cu = np.empty(u.shape)
         if not (_points_ok(u, cov, cu) and _points_ok(v, cov, cu) and _finite(a)
                 and _finite(b)):
-            return False
+            return False, out
     _dist_rows(u, v, radius, out, 0, u.shape[0])
     for i in range(u.shape[0]):
         out[i] = math.hypot(out[i], a[i] - b[i])
-    return _finite(out)
+    return _finite(out), out
 
 
 # ---------------------------------------------------------------------------
@@ -174,92 +174,65 @@ def _block(x, d):  # pragma: no cover - compiled
 
 
 @njit(**_SWEEP)
+def _join(u, a):  # pragma: no cover - compiled
+    """Rows ``(u, a)`` of length d + 1."""
+    out = np.empty((u.shape[0], u.shape[1] + 1))
+    out[:, :-1] = u
+    out[:, -1] = a
+    return out
+
+
+@njit(**_SWEEP)
 def space_inner_product(x, v, w, cov, radius, check):  # pragma: no cover - compiled
     """(ok, <v, w>_x) for rows x, v, w of shape (N, d + 1) and a float radius."""
     d = cov.shape[0]
-    out = np.empty(x.shape[0])
-    ok = _inner_product(_block(x, d), x[:, d], _block(v, d), v[:, d], _block(w, d), w[:, d],
-                        cov, np.full(1, radius * radius), check, out)
-    return ok, out
+    return _inner_product(_block(x, d), x[:, d], _block(v, d), v[:, d], _block(w, d),
+                          w[:, d], cov, np.full(1, radius * radius), check)
 
 
 @njit(**_SWEEP)
 def space_exp(x, v, cov, check):  # pragma: no cover - compiled
     """(ok, Exp_x v) for rows of shape (N, d + 1)."""
     d = cov.shape[0]
-    out_u = np.empty((x.shape[0], d))
-    out = np.empty(x.shape)
-    ok = _step(_block(x, d), x[:, d], _block(v, d), v[:, d], cov, check, False, out_u,
-               out[:, d])
-    out[:, :d] = out_u
-    return ok, out
+    ok, u, a = _step(_block(x, d), x[:, d], _block(v, d), v[:, d], cov, False, check)
+    return ok, _join(u, a)
 
 
 @njit(**_SWEEP)
 def space_log(y, x, cov, check):  # pragma: no cover - compiled
     """(ok, Log_x y) for rows of shape (N, d + 1)."""
     d = cov.shape[0]
-    out_u = np.empty((x.shape[0], d))
-    out = np.empty(x.shape)
-    ok = _log(_block(x, d), x[:, d], _block(y, d), y[:, d], cov, check, out_u, out[:, d])
-    out[:, :d] = out_u
-    return ok, out
+    ok, u, a = _log(_block(x, d), x[:, d], _block(y, d), y[:, d], cov, check)
+    return ok, _join(u, a)
 
 
 @njit(**_SWEEP)
 def space_dist(x, y, cov, radius, check):  # pragma: no cover - compiled
     """(ok, d_M(x, y)) for rows of shape (N, d + 1) and a float radius."""
     d = cov.shape[0]
-    out = np.empty(x.shape[0])
-    ok = _dist(_block(x, d), x[:, d], _block(y, d), y[:, d], cov, np.full(1, radius), check,
-               out)
-    return ok, out
+    return _dist(_block(x, d), x[:, d], _block(y, d), y[:, d], cov, np.full(1, radius), check)
 
 
 # ---------------------------------------------------------------------------
 # pymanopt's layout: U (m, d) and a (m,) apart, one radius per neuron; sums over neurons
 
+#: (ok, exp_U xi or R_U xi, a + alpha) from ``rows_step(U, a, xi, alpha, cov, retract, check)``.
+rows_step = _step
+#: (ok, log_U V, b - a) from ``rows_log(U, a, V, b, cov, check)``.
+rows_log = _log
+
 
 @njit(**_SWEEP)
 def rows_inner_product(U, a, xi, alpha, eta, beta, cov, radius_sq, check):  # pragma: no cover
     """(ok, sum_k r_k^2 g(xi_k, eta_k) + alpha_k beta_k)."""
-    out = np.empty(U.shape[0])
-    ok = _inner_product(U, a, xi, alpha, eta, beta, cov, radius_sq, check, out)
+    ok, out = _inner_product(U, a, xi, alpha, eta, beta, cov, radius_sq, check)
     return ok, out.sum()
-
-
-@njit(**_SWEEP)
-def rows_exp(U, a, xi, alpha, cov, check):  # pragma: no cover - compiled
-    """(ok, exp_U xi, a + alpha)."""
-    out_u = np.empty(U.shape)
-    out_a = np.empty(a.shape)
-    ok = _step(U, a, xi, alpha, cov, check, False, out_u, out_a)
-    return ok, out_u, out_a
-
-
-@njit(**_SWEEP)
-def rows_retraction(U, a, xi, alpha, cov, check):  # pragma: no cover - compiled
-    """(ok, R_U xi, a + alpha), the retraction phi(psi(u) + d psi_u xi) (MATH §5)."""
-    out_u = np.empty(U.shape)
-    out_a = np.empty(a.shape)
-    ok = _step(U, a, xi, alpha, cov, check, True, out_u, out_a)
-    return ok, out_u, out_a
-
-
-@njit(**_SWEEP)
-def rows_log(U, a, V, b, cov, check):  # pragma: no cover - compiled
-    """(ok, log_U V, b - a)."""
-    out_u = np.empty(U.shape)
-    out_a = np.empty(a.shape)
-    ok = _log(U, a, V, b, cov, check, out_u, out_a)
-    return ok, out_u, out_a
 
 
 @njit(**_SWEEP)
 def rows_dist(U, a, V, b, cov, radius, check):  # pragma: no cover - compiled
     """(ok, sqrt(sum_k r_k^2 angle_k^2 + (a_k - b_k)^2))."""
-    out = np.empty(U.shape[0])
-    ok = _dist(U, a, V, b, cov, radius, check, out)
+    ok, out = _dist(U, a, V, b, cov, radius, check)
     return ok, math.sqrt((out * out).sum())
 
 
