@@ -510,21 +510,19 @@ def to_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
     r"""Euclidean-orthogonal projection of ambient vectors onto :math:`T_u N_\Sigma`.
 
     :math:`v - \Sigma u\,(\Sigma u)^\top v / \|\Sigma u\|^2`: removes the
-    component along the normal :math:`\Sigma u`.
+    component along the normal :math:`\Sigma u`. The arguments and the shape of the result
+    are those of :func:`oblique_projection`; the two projections differ in their direction
+    (along the normal here, along :math:`u` there).
 
     Parameters
     ----------
-    base_point : array_like, shape (..., d)
-        Point(s) :math:`u` on :math:`N_\Sigma`.
-    vector : array_like, shape (..., d)
-        Ambient vector(s) :math:`v`, broadcasting against ``base_point``.
-    cov, validate
-        As in the module's shared contract.
+    base_point, vector, cov, validate
+        As in :func:`oblique_projection`.
 
     Returns
     -------
     ndarray, shape (..., d)
-        The projection of :math:`v` onto :math:`T_u N_\Sigma`, of the broadcast batch shape.
+        The Euclidean projection of :math:`v` onto :math:`T_u N_\Sigma`.
 
     Examples
     --------
@@ -730,14 +728,13 @@ def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
          radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""Length :math:`r\sqrt{g_u(\xi, \xi)}` (Prop. 1).
 
+    Scale-safe: where the squares of :math:`\xi` underflow, it is computed from
+    :math:`\xi/s` (MATH §8).
+
     Parameters
     ----------
-    base_point : array_like, shape (..., d)
-        Point(s) :math:`u` on :math:`N_\Sigma`.
-    tangent_vec : array_like, shape (..., d)
-        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
-    cov, radius, validate
-        As in the module's shared contract.
+    base_point, tangent_vec, cov, radius, validate
+        As in :func:`squared_norm`.
 
     Returns
     -------
@@ -917,10 +914,28 @@ def _cut_locus_direction(x: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
     return t / xp.sqrt(_dot(t, t, xp))
 
 
-def _sphere_angle(x: NDArray, y: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
-    """Angle between unit vectors, accurate over [0, pi] (no arccos near +-1)."""
-    diff, total = x - y, x + y
-    return 2.0 * xp.atan2(xp.sqrt0(xp.rowdot(diff, diff)), xp.sqrt0(xp.rowdot(total, total)))
+def _sphere_angle(u: NDArray, v: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
+    r"""Angle between :math:`\breve u` and :math:`\breve v`, accurate over [0, pi] (MATH §8).
+
+    :math:`2\,\mathrm{atan2}(\|\breve u-\breve v\|, \|\breve u+\breve v\|)`. The squared
+    chords are :math:`2 \mp 2c` with :math:`c = \breve u^\top\breve v`: where
+    :math:`|c| <` :data:`_CHORD_COS` neither cancels, so they come from three row products
+    without forming the unit vectors; elsewhere (angles near 0 or pi) from the vectors.
+    """
+    c = xp.rowdot(u, v) / xp.sqrt(xp.rowdot(u, u) * xp.rowdot(v, v))
+    near = xp.abs(c) >= _CHORD_COS
+    c_far = xp.where(near, 0.0, c)              # rounding may put |c| above 1 near 0, pi
+    angle = 2.0 * xp.atan2(xp.sqrt0(1.0 - c_far), xp.sqrt0(1.0 + c_far))
+    if xp.maybe_any(near):
+        x, y = _unit(u, xp)[0], _unit(v, xp)[0]
+        diff, total = x - y, x + y
+        angle = xp.where(near, 2.0 * xp.atan2(xp.sqrt0(xp.rowdot(diff, diff)),
+                                              xp.sqrt0(xp.rowdot(total, total))), angle)
+    return angle
+
+
+#: Below this |cos| of the angle, 1 - cos and 1 + cos are >= 1/4: no cancellation.
+_CHORD_COS = 0.75
 
 
 @_any_array
@@ -960,10 +975,12 @@ def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
         from bngeom.geometry import _compiled
 
         return _compiled.exp(u, xi, cov)
-    unit, n = _unit(u, xp)
-    zeta = (xi - unit * _dot(unit, xi, xp)) / n            # d psi_u(xi)
-    t = xp.sqrt0(_dot(zeta, zeta, xp))
-    w = xp.cos(t) * unit + xp.sin_ratio(t) * zeta          # sin(t)/t, 1 at 0
+    # phi is 0-homogeneous: exp_u(xi) = phi(|u| Exp(u/|u|, d psi_u xi)), and |u| d psi_u xi
+    # is p, xi without its component along u: two passes over (n, d) fewer
+    sq = _dot(u, u, xp)
+    p = xi - u * (_dot(u, xi, xp) / sq)
+    t = xp.sqrt0(_dot(p, p, xp) / sq)                     # |d psi_u xi|
+    w = xp.cos(t) * u + xp.sin_ratio(t) * p               # sin(t)/t, 1 at 0
     return _to_manifold(w, cov)
 
 
@@ -1091,7 +1108,7 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
         from bngeom.geometry import _compiled
 
         return _compiled.dist(u, v, r)
-    return r * _sphere_angle(_unit(u, xp)[0], _unit(v, xp)[0], xp)
+    return r * _sphere_angle(u, v, xp)
 
 
 @_any_array
