@@ -1383,6 +1383,7 @@ def _n(n_samples: int) -> int:
 # curvature (MATH §9, docs/math.md §10): psi is an isometry onto the round sphere
 
 
+@_any_array
 def curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
               tangent_vec_c: ArrayLike, cov: ArrayLike, *, validate: bool = True) -> NDArray:
     r"""Riemann curvature :math:`R(X, Y)Z = g(Y, Z)X - g(X, Z)Y` of :math:`(N_\Sigma, g)` (MATH §9).
@@ -1415,14 +1416,22 @@ def curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: Ar
     >>> curvature(u, x, y, y, np.eye(3)).tolist()
     [0.0, 1.0, 0.0]
     """
+    u, (x, y, z), xp = _point_and_vectors(base_point, cov, validate, tangent_vec_a=tangent_vec_a,
+                                          tangent_vec_b=tangent_vec_b,
+                                          tangent_vec_c=tangent_vec_c)
+    return _inner(u, y, z, xp)[..., None] * x - _inner(u, x, z, xp)[..., None] * y
+
+
+def _point_and_vectors(base_point: ArrayLike, cov: ArrayLike, validate: bool,
+                       **vectors: ArrayLike) -> tuple[NDArray, list[NDArray], ArrayNamespace]:
+    """``(u, [vectors...], xp)``: a point and tangent vectors there, checked by name."""
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    x = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
-    y = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
-    z = _vector(tangent_vec_c, u, cov_u, validate, "tangent_vec_c")
-    return _inner(u, y, z)[..., None] * x - _inner(u, x, z)[..., None] * y
+    xp = namespace(base_point, *vectors.values())
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    return u, [_vector(v, u, cov_u, validate, name, xp) for name, v in vectors.items()], xp
 
 
+@_any_array
 def sectional_curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike,
                         tangent_vec_b: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
                         validate: bool = True) -> NDArray:
@@ -1455,23 +1464,22 @@ def sectional_curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike,
     >>> sectional_curvature(u, x, y, cov, radius=2.0).round(12).tolist()
     [0.25, 0.25, 0.25]
     """
-    cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    x = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
-    y = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
-    r_sq = _radius_sq(radius, validate, u)
-    numerator = _inner(u, curvature(u, x, y, y, cov, validate=False), x) * r_sq
-    xx, yy, xy = _inner(u, x, x), _inner(u, y, y), _inner(u, x, y)
-    wedge = (xx * yy - xy * xy) * np.square(r_sq)
+    u, (x, y), xp = _point_and_vectors(base_point, cov, validate, tangent_vec_a=tangent_vec_a,
+                                       tangent_vec_b=tangent_vec_b)
+    r_sq = _radius_sq(radius, validate, u, xp)
+    numerator = _inner(u, curvature(u, x, y, y, cov, validate=False), x, xp) * r_sq
+    xx, yy, xy = _inner(u, x, x, xp), _inner(u, y, y, xp), _inner(u, x, y, xp)
+    wedge = (xx * yy - xy * xy) * (r_sq * r_sq)
     # no plane when |X ^ Y|^2 is rounding error of |X|^2 |Y|^2 (always for d = 2)
-    safe = wedge > _PLANE_RTOL * xx * yy * np.square(r_sq)
-    return np.where(safe, numerator / np.where(safe, wedge, 1.0), 0.0)
+    safe = wedge > _PLANE_RTOL * xx * yy * (r_sq * r_sq)
+    return xp.where(safe, numerator / xp.where(safe, wedge, 1.0), 0.0)
 
 
 #: Relative size of |X ^ Y|^2 against |X|^2 |Y|^2 below which X, Y span no plane.
 _PLANE_RTOL = 1e-12
 
 
+@_any_array
 def riemann_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = True) -> NDArray:
     r"""Riemann tensor :math:`R_{ijk}{}^l` in ambient coordinates (geomstats' index order).
 
@@ -1502,14 +1510,14 @@ def riemann_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = Tr
     >>> np.einsum("ijkl,j,k,i->l", t, x, y, y).tolist()
     [0.0, 1.0, 0.0]
     """
-    cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    g_plus, nn = _pinv_closed_form(u, cov_u)
-    q = np.eye(u.shape[-1]) - nn
-    return (np.einsum("...ki,...jl->...ijkl", g_plus, q)
-            - np.einsum("...ji,...kl->...ijkl", g_plus, q))
+    u, g_plus, nn, xp = _closed_form_at(base_point, cov, validate)
+    q = xp.eye(u.shape[-1], dtype=u.dtype) - nn
+    # T_ijkl = G+_ki Q_jl - G+_ji Q_kl, by broadcasting (einsum is not in the array API)
+    return (xp.matrix_transpose(g_plus)[..., :, None, :, None] * q[..., None, :, None, :]
+            - xp.matrix_transpose(g_plus)[..., :, :, None, None] * q[..., None, None, :, :])
 
 
+@_any_array
 def ricci_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = True) -> NDArray:
     r"""Ricci tensor :math:`\mathrm{Ric} = (d - 2)\,g` as an ambient matrix :math:`(d-2) G(u)^+`.
 
@@ -1535,9 +1543,17 @@ def ricci_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = True
     >>> ricci_tensor(np.array([1.0, 0.0, 0.0]), np.eye(3)).round(12).tolist()
     [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
+    u, g_plus, _, xp = _closed_form_at(base_point, cov, validate)
+    return (u.shape[-1] - 2) * g_plus
+
+
+def _closed_form_at(base_point: ArrayLike, cov: ArrayLike, validate: bool
+                    ) -> tuple[NDArray, NDArray, NDArray, ArrayNamespace]:
+    """``(u, G(u)^+, n n^T, xp)`` (:func:`_pinv_closed_form`) at a checked point."""
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    return (u.shape[-1] - 2) * _pinv_closed_form(u, cov_u)[0]
+    xp = namespace(base_point)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    return (u, *_pinv_closed_form(u, cov_u, xp), xp)
 
 
 def scalar_curvature(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
