@@ -29,6 +29,14 @@ The contract shared by every function below (written once, here):
   broadcast, points on :math:`N_\Sigma` and vectors in :math:`T_u N_\Sigma` to 1e-6
   relative). Pass False in hot loops whose input is known to be valid. Per-call checks of
   points and vectors are linear in the batch.
+* Arrays: points and vectors may be numpy arrays, torch tensors (CPU; float64 or float32),
+  jax arrays or autograd's traced arrays (and those of any array API library); the metric
+  functions, the geodesics, the projections, the metric matrices and the curvature compute
+  on them natively (one definition of each formula, :mod:`bngeom._xp`), so the result has
+  the input's type and dtype and automatic derivatives flow through it. The checks of
+  ``validate`` run on a numpy view of the input; under ``jax.jit`` pass ``validate=False``.
+  ``random_point``, ``random_tangent_vector``, ``belongs``, ``is_tangent`` and the constant
+  curvatures return numpy arrays.
 * Errors: with ``validate``, a ``ValueError`` names the argument and the broken condition
   (``cov`` not symmetric positive definite, a point off :math:`N_\Sigma`, a vector not
   tangent, an input not finite, shapes that do not broadcast, a radius not positive, a
