@@ -122,7 +122,8 @@ def _to_torch(x: object) -> object:
 def _backend_outputs(cls: type) -> type:
     """On geomstats' pytorch backend, return the public methods' arrays as torch tensors.
 
-    Inputs need nothing: the core reads CPU tensors through ``numpy.asarray``. On the
+    Inputs need nothing: the adapter reads CPU tensors through ``numpy.asarray`` (``_array``)
+    and hands numpy arrays to the core. On the
     numpy and autograd backends the class is returned unchanged.
     """
     if get_backend_name() != "pytorch":

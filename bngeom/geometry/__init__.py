@@ -137,7 +137,8 @@ def _any_array(function: Callable) -> Callable:
 
     @functools.wraps(function)
     def wrapper(*args, validate: bool = True, **kwargs):
-        if validate and not all(type(a) in _PLAIN for a in args) \
+        if validate and not (all(type(a) in _PLAIN for a in args)
+                             and all(type(v) in _PLAIN for v in kwargs.values())) \
                 and not is_numpy(namespace(*args, *kwargs.values())):
             function(*map(_numpy_view, args), validate=True,
                      **{k: _numpy_view(v) for k, v in kwargs.items()})
@@ -147,7 +148,7 @@ def _any_array(function: Callable) -> Callable:
     return wrapper
 
 
-_PLAIN = (np.ndarray, float, int, list, NSigma)
+_PLAIN = (np.ndarray, float, int, list, NSigma, type(None))
 
 
 def _numpy_view(value: object) -> object:

@@ -501,9 +501,9 @@ def tangent_vectors(base_point: ArrayLike | SearchStrategy, cov: ArrayLike | Sea
 # consistent samples (composite strategies)
 
 #: Array libraries the samples of :func:`cov_and_points` and :func:`cov_point_tangent` come in.
-#: bngeom's core accepts CPU torch tensors and jax arrays and converts them to numpy (its
-#: results are numpy arrays); the adapters' samples (:func:`bn_spaces`, :func:`bn_manifolds`)
-#: are numpy only.
+#: bngeom's core computes on CPU torch tensors and jax arrays natively (its results keep
+#: their type); the adapters' samples (:func:`bn_spaces`, :func:`bn_manifolds`) are numpy
+#: only.
 ARRAY_LIBRARIES = ("numpy", "torch", "jax")
 
 

@@ -285,6 +285,15 @@ def test_non_finite_and_bad_charts_raise(data):
         geo.dist(torch.asarray(data["u"]).to(torch.complex128), torch.asarray(data["v"]), COV)
 
 
+def test_keyword_arrays_are_dispatched(data):
+    """Foreign arrays passed by keyword only are seen too (checked, then computed natively)."""
+    u = torch.asarray(data["u"]).requires_grad_()
+    got = geo.exp(base_point=u, tangent_vec=torch.asarray(data["xi"]), cov=COV)
+    assert isinstance(got, torch.Tensor) and got.requires_grad
+    with pytest.raises(ValueError, match="must lie on N_Sigma"):
+        geo.dist(point_a=2 * u, point_b=u, cov=COV)
+
+
 def test_mixed_libraries_are_refused(data):
     with pytest.raises(TypeError, match="mix arrays of two libraries"):
         geo.dist(torch.asarray(data["u"]), jnp.asarray(data["v"]), COV)
