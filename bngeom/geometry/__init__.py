@@ -933,8 +933,8 @@ def _sphere_angle(u: NDArray, v: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray
     """
     c = xp.rowdot(u, v) / xp.sqrt(xp.rowdot(u, u) * xp.rowdot(v, v))
     near = xp.abs(c) >= _CHORD_COS
-    c_far = xp.where(near, 0.0, c)              # rounding may put |c| above 1 near 0, pi
-    angle = 2.0 * xp.atan2(xp.sqrt0(1.0 - c_far), xp.sqrt0(1.0 + c_far))
+    # abs: rounding may put |c| above 1 near 0 and pi, rows the unit vectors recompute
+    angle = 2.0 * xp.atan2(xp.sqrt0(xp.abs(1.0 - c)), xp.sqrt0(xp.abs(1.0 + c)))
     if xp.maybe_any(near):
         x, y = _unit(u, xp)[0], _unit(v, xp)[0]
         diff, total = x - y, x + y
