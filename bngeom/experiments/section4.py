@@ -50,6 +50,7 @@ from bngeom._validation import (
     check_positive_scalar,
     check_seed,
 )
+from bngeom.experiments._plots import frame
 from bngeom.experiments._presets import resolve_preset
 from bngeom.experiments.claims import make_claim
 from bngeom.geometry.charts import covariance_norm, neuron_radii, normalize_to_manifold
@@ -914,10 +915,9 @@ def plot_magnitude(result: dict[str, Any], path: str | os.PathLike) -> Path:
     ax_r.loglog(rs, result["effective_step_exact"], "k-", lw=1,
                 label="arctan(ηK/r²)/(ηK)")
     ax_r.loglog(rs, 1 / rs**2, "k:", lw=1, label="1/r²")
-    ax_r.set_xlabel("neuron radius r = ||w||")
-    ax_r.set_ylabel("effective step size / η")
-    ax_r.set_title(f"(c) radii as learning rates (slope {result['effective_step_slope']:.3f})")
-    ax_r.legend(fontsize=8)
+    frame(ax_r, "neuron radius r = ||w||", "effective step size / η",
+          f"(c) radii as learning rates (slope {result['effective_step_slope']:.3f})",
+          title_size=None)
     ens = result["ensemble"]
     steps = np.arange(ens["steps"] + 1)
     for i, r in enumerate(ens["radii"]):
@@ -1094,17 +1094,13 @@ def plot_first_step(result: dict[str, Any], path: str | os.PathLike,
     ax.loglog(grid, grid, ":", color="gray", lw=1, label="||w1|| = ||w0||")
     ax.plot([], [], "k-", lw=1, label="sqrt(||w0||² + η²K²/||w0||²)")
     ax.plot([], [], "k--", lw=1, label="floor sqrt(2ηK)")
-    ax.set_xlabel("||w0|| (initial neuron norm)")
-    ax.set_ylabel("||w1|| (after one GD step)")
-    ax.set_title(f"(a) first-step amplification, η = {eta:g}")
-    ax.legend(fontsize=8)
+    frame(ax, "||w0|| (initial neuron norm)", "||w1|| (after one GD step)",
+          f"(a) first-step amplification, η = {eta:g}", title_size=None)
     for j, tr in enumerate(result["trajectories"]):
         ax_t.semilogy(np.arange(tr["mean_radius"].shape[0]), tr["mean_radius"], "o-", ms=3,
                       color=f"C{j}", label=f"||w0|| = {tr['initial_norm']:g}")
     ax_t.axhline(float(np.mean(result["floor"])), ls="--", color="k", lw=1,
                  label="mean floor sqrt(2ηK)")
-    ax_t.set_xlabel("gradient-descent step")
-    ax_t.set_ylabel("mean neuron norm")
-    ax_t.set_title("(b) after the first step every neuron is large")
-    ax_t.legend(fontsize=8)
+    frame(ax_t, "gradient-descent step", "mean neuron norm",
+          "(b) after the first step every neuron is large", title_size=None)
     return _save(fig, path)
