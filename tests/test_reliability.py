@@ -353,7 +353,9 @@ def test_fuzz_charts_from_1e_300_to_1e300(scales):
 
 
 @settings(max_examples=25, deadline=None)
-@given(exponent=st.integers(-300, 149), mantissa=st.floats(1.0, 9.99))
+# exponent <= 148: the entries of s * xi (|xi| up to a few units) stay below the core's
+# 1e150 bound on tangent entries, which is refused (tests/bad_input_table.py).
+@given(exponent=st.integers(-300, 148), mantissa=st.floats(1.0, 9.99))
 def test_fuzz_geometry_norm_from_1e_300_to_1e150(exponent, mantissa):
     u = geometry.random_point(_DS.cov, 3, rng=0)
     xi = geometry.random_tangent_vector(u, _DS.cov, rng=1)

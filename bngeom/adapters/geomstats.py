@@ -81,6 +81,7 @@ from bngeom._validation import (
     check_positive_int,
     check_positive_scalar,
 )
+from bngeom.geometry import _checked
 from bngeom.geometry.charts import normalize_to_manifold
 
 __all__ = ["SigmaSphere", "SigmaSphereMetric", "BNSpace", "BNMetric"]
@@ -560,12 +561,9 @@ class BNSpace(ProductManifold):
 
     Parameters
     ----------
-    cov : array_like, shape (d, d)
-        Data covariance :math:`\Sigma`, symmetric positive definite.
-    radius : float
-        Neuron radius :math:`r = \|w\|` (default 1, the paper's choice).
-    validate : bool
-        If True, every method checks its inputs fully (see the module notes).
+    cov, radius, validate
+        As for :class:`SigmaSphere`; the radius is the norm :math:`r = \|w\|` of the BN
+        weights (default 1, the paper's choice).
     equip : bool
         Equip with :class:`BNMetric`.
 
@@ -706,6 +704,23 @@ class BNMetric(ProductRiemannianMetric):
     def _split(self, x: ArrayLike, name: str) -> tuple[NDArray, NDArray]:
         return self._space._point(x, name)
 
+    def _compiled(self, kernel: Callable, arrays: tuple, *extra: float) -> NDArray | None:
+        """``kernel`` of :mod:`bngeom.geometry._checked` on plain float64 rows, else None.
+
+        One compiled call checks and computes (row B6). None (the general path, which
+        raises the precise error) for any other input, or rows the kernel did not pass.
+        """
+        first = arrays[0]
+        shape = getattr(first, "shape", ())
+        if (len(shape) not in (1, 2) or shape[-1] != self._space.shape[0] or shape[-1] < 3
+                or shape[0] == 0 or not _checked.plain_float64(arrays, shape)):
+            return None
+        rows = arrays if len(shape) == 2 else tuple(x[None] for x in arrays)
+        ok, out = kernel(*rows, self._space.cov, *extra, self._space.validate)
+        if not ok:
+            return None
+        return out if len(shape) == 2 else out[0]
+
     # matrices ------------------------------------------------------------
 
     def _u_block(self, method: str, base_point: ArrayLike | None, corner: float = 1.0
@@ -793,6 +808,10 @@ class BNMetric(ProductRiemannianMetric):
     def inner_product(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                       base_point: ArrayLike | None = None) -> NDArray:
         """:math:`r^2 g_u(\\xi,\\eta) + \\alpha\\beta`."""
+        out = self._compiled(_checked.space_inner_product,
+                             (base_point, tangent_vec_a, tangent_vec_b), self._space.radius)
+        if out is not None:
+            return out
         u, _ = self._split(base_point, "base_point")
         xi, alpha = self._split(tangent_vec_a, "tangent_vec_a")
         eta, beta = self._split(tangent_vec_b, "tangent_vec_b")
@@ -832,12 +851,18 @@ class BNMetric(ProductRiemannianMetric):
 
     def exp(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> NDArray:
         """:math:`(\\exp_u\\xi, a + \\alpha)`."""
+        out = self._compiled(_checked.space_exp, (base_point, tangent_vec))
+        if out is not None:
+            return out
         u, a = self._split(base_point, "base_point")
         xi, alpha = self._split(tangent_vec, "tangent_vec")
         return _join(self._u_metric.exp(xi, u), a + alpha)
 
     def log(self, point: ArrayLike, base_point: ArrayLike) -> NDArray:
         """:math:`(\\log_u v, b - a)`."""
+        out = self._compiled(_checked.space_log, (point, base_point))
+        if out is not None:
+            return out
         u, a = self._split(base_point, "base_point")
         v, b = self._split(point, "point")
         return _join(self._u_metric.log(v, u), b - a)
@@ -850,6 +875,9 @@ class BNMetric(ProductRiemannianMetric):
 
     def dist(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
         """:math:`d_M = \\sqrt{d_g(u, v)^2 + (a - b)^2}` (MATH §5)."""
+        out = self._compiled(_checked.space_dist, (point_a, point_b), self._space.radius)
+        if out is not None:
+            return out
         u, a = self._split(point_a, "point_a")
         v, b = self._split(point_b, "point_b")
         return np.hypot(self._u_metric.dist(u, v), a - b)

@@ -76,6 +76,7 @@ from bngeom._validation import (
     check_signed_labels,
     check_tangent,
 )
+from bngeom.geometry import _checked
 from bngeom.geometry.charts import (
     manifold_to_sphere_differential,
     neuron_radii,
@@ -161,6 +162,7 @@ class SigmaSphereRows(Manifold):
         self.width = check_positive_int(width, "width")
         self.radii = _radii(radii, self.width)
         self._radii_col = self.radii[:, None]
+        self._radii_sq = self.radii ** 2
         self._rng = _rng(rng)
         self.validate = bool(validate)
         d = self.cov.shape[0]
@@ -402,6 +404,10 @@ class BNTangentVector(ndarraySequenceMixin, list):
         return BNTangentVector([-self[0], -self[1]])
 
 
+#: The containers of a point ``[U, a]`` or tangent vector ``[xi, alpha]`` the compiled path takes.
+_PAIR_TYPES = (list, tuple, BNTangentVector)
+
+
 def _pair(x: Any, name: str) -> tuple[Any, Any]:
     """Split a point or tangent vector ``[U, a]`` of BNManifold, or raise naming ``name``."""
     if isinstance(x, (str, bytes)) or not isinstance(x, (list, tuple)) or len(x) != 2:
@@ -426,16 +432,9 @@ class BNManifold(Manifold):
 
     Parameters
     ----------
-    cov : array_like, shape (d, d)
-        Data covariance :math:`\Sigma`, symmetric positive definite.
-    width : int
-        Number of neurons ``m``.
-    radii : array_like, shape (m,) or float, optional
-        Neuron radii :math:`r_k = \|w_k\|` (default 1).
-    rng : int, Generator or None
-        Random source of ``random_point`` / ``random_tangent_vector``.
-    validate : bool
-        Check inputs fully at every call (see the module notes).
+    cov, width, radii, rng, validate
+        As for :class:`SigmaSphereRows`; the radii are the norms :math:`r_k = \|w_k\|` of
+        the BN weights (default 1).
 
     Examples
     --------
@@ -487,6 +486,26 @@ class BNManifold(Manifold):
 
     # block-wise dispatch ---------------------------------------------------
 
+    def _compiled(self, kernel: Any, pairs: tuple, *extra: NDArray) -> tuple | None:
+        """``kernel`` of :mod:`bngeom.geometry._checked` on plain float64 pairs, else None.
+
+        One compiled call checks and computes (row B6); the results after the status.
+        None (the block-wise path, which raises the precise error) for any other input,
+        for a vector that :meth:`transport` moved, or for rows the kernel did not pass.
+        """
+        flat = []
+        for pair in pairs:
+            if (type(pair) not in _PAIR_TYPES or len(pair) != 2
+                    or getattr(pair, "transported_from", None) is not None):
+                return None
+            flat.extend(pair)
+        rows = self.rows
+        if not (_checked.plain_float64(flat[::2], (rows.width, rows.cov.shape[0]))
+                and _checked.plain_float64(flat[1::2], (rows.width,))):
+            return None
+        out = kernel(*flat, rows.cov, *extra, self.validate)
+        return out[1:] if out[0] else None
+
     def _both(self, method: str, names: tuple[str, ...], args: tuple[Any, ...]
               ) -> tuple[Any, Any]:
         pairs = [_pair(x, name) for x, name in zip(args, names, strict=True)]
@@ -510,6 +529,10 @@ class BNManifold(Manifold):
         pairs the gradient at ``x`` with the direction it has just transported
         from ``x`` to the next point. Any other non-tangent vector raises.
         """
+        out = self._compiled(_checked.rows_inner_product,
+                             (point, tangent_vector_a, tangent_vector_b), self.rows._radii_sq)
+        if out is not None:
+            return float(out[0])
         U = _pair(point, "point")[0]
         a_vec, b_vec = (self._from_here(v, U) for v in (tangent_vector_a, tangent_vector_b))
         rows, outs = self._both("inner_product", ("point", "tangent_vector_a",
@@ -531,6 +554,9 @@ class BNManifold(Manifold):
 
     def dist(self, point_a: Any, point_b: Any) -> float:
         """Geodesic distance, :math:`\\sqrt{d_{rows}^2 + \\|a - b\\|^2}` (MATH §5)."""
+        out = self._compiled(_checked.rows_dist, (point_a, point_b), self.radii)
+        if out is not None:
+            return float(out[0])
         rows, outs = self._both("dist", ("point_a", "point_b"), (point_a, point_b))
         return float(np.sqrt(rows ** 2 + outs ** 2))
 
@@ -563,15 +589,24 @@ class BNManifold(Manifold):
 
     def exp(self, point: Any, tangent_vector: Any) -> list[NDArray]:
         """Riemannian exponential ``[exp_U(xi), a + alpha]``."""
+        out = self._compiled(_checked.rows_step, (point, tangent_vector), False)
+        if out is not None:
+            return list(out)
         return list(self._both("exp", ("point", "tangent_vector"), (point, tangent_vector)))
 
     def retraction(self, point: Any, tangent_vector: Any) -> list[NDArray]:
         """Second-order retraction (:meth:`SigmaSphereRows.retraction`) and ``a + alpha``."""
+        out = self._compiled(_checked.rows_step, (point, tangent_vector), True)
+        if out is not None:
+            return list(out)
         return list(self._both("retraction", ("point", "tangent_vector"),
                                (point, tangent_vector)))
 
     def log(self, point_a: Any, point_b: Any) -> BNTangentVector:
         """Riemannian logarithm ``[log_U(V), b - a]``."""
+        out = self._compiled(_checked.rows_log, (point_a, point_b))
+        if out is not None:
+            return BNTangentVector(out)
         return self._vector("log", ("point_a", "point_b"), point_a, point_b)
 
     def transport(self, point_a: Any, point_b: Any, tangent_vector_a: Any) -> BNTangentVector:

@@ -84,8 +84,12 @@ def _riemannian_gradient_rows(u, cov, grad, inv_radius_sq, out, lo, hi):
 
 
 @njit(nogil=True, **_SWEEP)
-def _exp_rows(u, xi, cov, out, lo, hi):
-    """geometry.exp: phi(cos|z| u/|u| + sin|z| z/|z|), z = d psi_u(xi), phi(w) = w/|w|_Sigma."""
+def _exp_rows(u, xi, cov, out, lo, hi, retract=False):
+    """geometry.exp: phi(cos|z| u/|u| + sin|z| z/|z|), z = d psi_u(xi), phi(w) = w/|w|_Sigma.
+
+    With ``retract``, the retraction phi(u/|u| + z) instead (MATH §5; the sphere's
+    projective retraction conjugated by psi, ``BNManifold.retraction``).
+    """
     d = u.shape[1]
     for i in range(lo, hi):
         uu = 0.0
@@ -101,8 +105,11 @@ def _exp_rows(u, xi, cov, out, lo, hi):
             out[i, k] = z
             tt += z * z
         t = math.sqrt(tt)
-        c = math.cos(t)
-        s = math.sin(t) / t if t != 0.0 else 1.0          # numpy.sinc(t / pi)
+        if retract:
+            c, s = 1.0, 1.0
+        else:
+            c = math.cos(t)
+            s = math.sin(t) / t if t != 0.0 else 1.0      # numpy.sinc(t / pi)
         for k in range(d):
             out[i, k] = c * (u[i, k] / n) + s * out[i, k]
         q = 0.0                                           # w^T Sigma w
