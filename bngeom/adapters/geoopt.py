@@ -10,10 +10,10 @@ only maps geoopt's calling conventions onto it. The classes are geoopt manifolds
   :math:`N_\Sigma = \{u : u^\top\Sigma u = 1\}` with the metric :math:`r^2 g` of
   Proposition 1: points and tangent vectors are tensors of shape ``(..., d)``, one point per
   row. Its Riemannian gradient is Theorem 2's :math:`G(u)\nabla_u/r^2`
-  (:meth:`BNSphere.egrad2rgrad`), its retraction the chart
-  :math:`R_u(\xi) = \varphi(u + \xi)` (the projection :meth:`BNSphere.projx` of
-  :math:`u + \xi`, as geoopt's ``Sphere`` retracts), its vector transport the parallel
-  transport along the geodesic;
+  (:meth:`BNSphere.egrad2rgrad`), its retraction the second-order
+  :math:`R_u(\xi) = \varphi(\breve u + d\psi_u\xi)` of pymanopt's ``BNManifold`` (one
+  step of it along Theorem 2's gradient is :math:`\varphi` of the BN network's gradient
+  step), its vector transport the parallel transport along the geodesic;
 * :class:`BNSphereExact`, the same manifold retracting by the exponential map (as geoopt's
   ``SphereExact``);
 * :class:`NeuronManifold` (and :class:`NeuronManifoldExact`), a
@@ -70,20 +70,23 @@ from geoopt.utils import broadcast_shapes, size2shape
 from numpy.typing import ArrayLike
 
 from bngeom import geometry
-from bngeom._validation import check_bool, check_radius
-from bngeom.geometry.charts import chart
+from bngeom._validation import as_float_array, check_bool, check_radius
+from bngeom.adapters._retraction import retraction
+from bngeom.geometry.charts import chart, neuron_radii, normalize_to_manifold
 
 __all__ = ["BNSphere", "BNSphereExact", "NeuronManifold", "NeuronManifoldExact"]
+
+
+def _numpy(x: Any) -> Any:
+    """A tensor as a numpy array (detached, on the CPU); anything else as it is."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
 
 
 def _call(function: Any, *args: Any, **options: Any) -> torch.Tensor:
     """``function`` of the core on numpy views of the tensors, back as a tensor like the first."""
     like = args[0]
 
-    def view(a: Any) -> Any:
-        return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a
-
-    out = function(*map(view, args), **{k: view(v) for k, v in options.items()})
+    out = function(*map(_numpy, args), **{k: _numpy(v) for k, v in options.items()})
     return torch.as_tensor(out, dtype=like.dtype, device=like.device)
 
 
@@ -174,16 +177,14 @@ class BNSphere(Manifold):
                                  rtol: float = 1e-5) -> tuple[bool, str | None]:
         if not bool(torch.isfinite(x).all()):
             return False, "`x` is not finite"
-        ok = bool(np.all(geometry.belongs(x.detach().cpu().numpy(), self.space,
-                                          atol=atol + rtol)))
+        ok = bool(np.all(geometry.belongs(_numpy(x), self.space, atol=atol + rtol)))
         return ok, None if ok else f"`x^T Sigma x != 1` with atol={atol}, rtol={rtol}"
 
     def _check_vector_on_tangent(self, x: torch.Tensor, u: torch.Tensor, *, atol: float = 1e-5,
                                  rtol: float = 1e-5) -> tuple[bool, str | None]:
         if not bool(torch.isfinite(u).all()):
             return False, "`u` is not finite"
-        ok = bool(np.all(geometry.is_tangent(x.detach().cpu().numpy(),
-                                             u.detach().cpu().numpy(), self.space, atol=atol)))
+        ok = bool(np.all(geometry.is_tangent(_numpy(x), _numpy(u), self.space, atol=atol)))
         return ok, None if ok else f"`u^T Sigma x != 0` with atol={atol}"
 
     # the metric -------------------------------------------------------------
@@ -252,12 +253,15 @@ class BNSphere(Manifold):
         return _call(geometry.log, x, y, self.space, validate=self.validate)
 
     def retr(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        r"""The retraction :math:`R_x(u) = \varphi(x + u)`, the chart of eq. (7).
+        r"""The second-order retraction :math:`R_x(u) = \varphi(\breve x + d\psi_x u)`.
 
-        :math:`d\varphi_x` is the identity on :math:`T_x N_\Sigma`, so it is a retraction;
+        The round sphere's projective retraction conjugated by the isometry :math:`\psi`
+        (MATH §5), the one of pymanopt's ``BNManifold``: with radius :math:`r = \|w\|`
+        and :math:`x = \varphi(w)`, the step along minus the Riemannian gradient lands on
+        :math:`\varphi` of the BN network's gradient step on :math:`w`.
         :class:`BNSphereExact` retracts by :meth:`expmap` instead.
         """
-        return _call(chart, x + u, cov=self.space.cov)
+        return _call(retraction, x, u, self.space.cov)
 
     def transp(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Parallel transport of ``v`` from ``x`` to ``y`` along the geodesic.
@@ -385,6 +389,60 @@ class NeuronManifold(ProductManifold):
 
     def extra_repr(self) -> str:
         return self.sphere.extra_repr()
+
+    @classmethod
+    def from_bn_weights(cls, W: ArrayLike | torch.Tensor, a: ArrayLike | torch.Tensor,
+                        cov: ArrayLike | geometry.NSigma, *, validate: bool = False
+                        ) -> tuple[NeuronManifold, torch.Tensor]:
+        r"""The manifold with radii :math:`r_k = \|w_k\|` and the point :math:`(\varphi(W), a)`.
+
+        The neurons of a BN network with first-layer weights ``W`` (rows :math:`w_k`) and
+        output weights ``a``, as one point of :math:`M^m` of shape ``(m, d + 1)``. From it,
+        a ``RiemannianSGD`` step of learning rate :math:`\eta` is :math:`\varphi` of
+        :math:`\eta`'s gradient step on the BN network (Theorem 2 and the retraction of
+        :meth:`BNSphere.retr`); on :class:`NeuronManifoldExact` it agrees to
+        :math:`O(\eta^3)`.
+
+        Parameters
+        ----------
+        W : array_like or torch.Tensor, shape (m, d)
+            Non-zero first-layer weights.
+        a : array_like or torch.Tensor, shape (m,)
+            Output weights.
+        cov, validate
+            As in the class.
+
+        Returns
+        -------
+        manifold : NeuronManifold
+            Of this class, with radii :math:`\|w_k\|`.
+        point : torch.Tensor, shape (m, d + 1)
+            :math:`(\varphi(w_k), a_k)` row by row; of ``W``'s dtype if it is a tensor,
+            float64 otherwise.
+
+        Raises
+        ------
+        ValueError
+            If ``W`` is not a finite (m, d) matrix of non-zero rows, ``a`` not of shape
+            (m,), or ``cov`` as in the class.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> manifold, p = NeuronManifold.from_bn_weights([[3.0, 4.0]], [1.0], np.eye(2))
+        >>> manifold.radius.tolist(), p.tolist()
+        ([5.0], [[0.6, 0.8, 1.0]])
+        """
+        dtype = W.dtype if isinstance(W, torch.Tensor) else torch.float64
+        W, a = (as_float_array(_numpy(x), name, min_ndim=ndim, max_ndim=ndim)
+                for x, name, ndim in ((W, "W", 2), (a, "a", 1)))
+        if a.shape != W.shape[:1]:
+            raise ValueError(f"a must have shape (m,) = ({W.shape[0]},), got shape {a.shape}")
+        if not W.any(axis=1).all():
+            raise ValueError("W must have non-zero rows (a zero row has no direction on N_Sigma)")
+        manifold = cls(cov, neuron_radii(W), validate=validate)
+        point = np.column_stack([normalize_to_manifold(W, manifold.cov), a])
+        return manifold, torch.as_tensor(point, dtype=dtype)
 
 
 class NeuronManifoldExact(NeuronManifold):

@@ -19,6 +19,7 @@ import torch
 
 from bngeom import geometry as geo
 from bngeom.adapters.geoopt import BNSphere, BNSphereExact, NeuronManifold, NeuronManifoldExact
+from bngeom.adapters.pymanopt import BNManifold, SigmaSphereRows
 from bngeom.geometry.charts import chart
 from bngeom.nn import data
 from bngeom.nn.model import bn_loss, vanilla_loss_and_gradients
@@ -172,8 +173,9 @@ def test_sphere_methods_equal_the_numpy_core(kind, sphere_data):
            geo.riemannian_gradient(u, grad, COV5, radius=radius))
     _close(s.proju(U, _t(grad)), geo.to_tangent(u, grad, COV5))
     _close(s.projx(_t(grad)), chart(grad, COV5))
-    retraction = geo.exp(u, xi, COV5) if kind is BNSphereExact else chart(u + xi, COV5)
-    _close(s.retr(U, XI), retraction)
+    rows = SigmaSphereRows(COV5, 6, radii=radius)
+    _close(s.retr(U, XI), rows.exp(u, xi) if kind is BNSphereExact else rows.retraction(u, xi))
+    _close(s.transp(U, V, XI), rows.transport(u, v, xi))
     assert s.inner(U, XI).dtype == F64
 
 
@@ -215,28 +217,27 @@ def _numpy_gradient(ds, P):
 
 
 class NumpyManifold:
-    """M^m of the numpy core: the steps geoopt takes, written with bngeom.geometry."""
+    """bngeom's numpy steps on M^m: pymanopt's ``BNManifold`` (the numpy core), as geoopt steps."""
 
-    def __init__(self, cov, radius, exact):
-        self.cov, self.radius, self.exact = cov, radius, exact
+    def __init__(self, cov, radius, exact, width=5):
+        self.manifold = BNManifold(cov, width, radii=radius, validate=False)
+        self.radius, self.exact = radius, exact
 
     def rgrad(self, P, G):
-        return np.column_stack([geo.riemannian_gradient(P[:, :-1], G[:, :-1], self.cov,
-                                                        radius=self.radius, validate=False),
-                                G[:, -1]])
+        return np.column_stack(self.manifold.euclidean_to_riemannian_gradient(
+            [P[:, :-1], P[:, -1]], [G[:, :-1], G[:, -1]]))
 
     def component_inner(self, P, V):
         u, xi = P[:, :-1], V[:, :-1]
-        g = geo.inner_product(u, xi, xi, self.cov, radius=self.radius, validate=False)
+        g = geo.inner_product(u, xi, xi, self.manifold.cov, radius=self.radius, validate=False)
         return np.column_stack([np.repeat(g[:, None], u.shape[1], axis=1), V[:, -1] ** 2])
 
     def retr_transp(self, P, V, B):
-        u, xi = P[:, :-1], V[:, :-1]
-        u_new = (geo.exp(u, xi, self.cov, validate=False) if self.exact
-                 else chart(u + xi, self.cov))
-        b_new = geo.parallel_transport(u, B[:, :-1], self.cov, end_point=u_new, validate=False)
-        return (np.column_stack([u_new, P[:, -1] + V[:, -1]]),
-                np.column_stack([b_new, B[:, -1]]))
+        point = [P[:, :-1], P[:, -1]]
+        step = self.manifold.exp if self.exact else self.manifold.retraction
+        new = step(point, [V[:, :-1], V[:, -1]])
+        moved = self.manifold.transport(point, new, [B[:, :-1], B[:, -1]])
+        return np.column_stack(new), np.column_stack(moved)
 
 
 def _numpy_sgd(ds, P, steps, lr, momentum, man):
@@ -383,3 +384,46 @@ def test_bad_points_are_refused_by_geoopts_checks_and_validate():
         checked.expmap(torch.ones(3, dtype=F64), torch.zeros(3, dtype=F64))
     with pytest.raises(ValueError, match="tangent_vec"):
         checked.inner(x[0], x[0])
+
+
+# ---------------------------------------------------------------------------
+# Theorem 2 in torch: a step of torch.optim.SGD on the BN network is a RiemannianSGD step
+
+
+def _bn_torch_loss(X, y, W, a, cov):
+    """The BN network's loss with population BN: w^T x / |w|_Sigma, as in MATH §1."""
+    scale = torch.sqrt(((W @ cov) * W).sum(-1))
+    f = torch.tanh(X @ W.T / scale) @ a / W.shape[0]
+    return 0.5 * ((f - y) ** 2).mean()
+
+
+@pytest.mark.parametrize("kind", PRODUCTS)
+def test_a_bn_sgd_step_is_a_riemannian_sgd_step_from_the_bn_weights(kind):
+    ds, _ = _problem()
+    rng = np.random.default_rng(4)
+    W0 = rng.standard_normal((5, 3)) * rng.uniform(0.3, 3.0, (5, 1))
+    a0 = rng.standard_normal(5)
+    X, y, cov = _t(ds.X), _t(ds.y), _t(ds.cov)
+    W, a = _t(W0).requires_grad_(), _t(a0).requires_grad_()
+    sgd = torch.optim.SGD([W, a], lr=0.4)
+    _bn_torch_loss(X, y, W, a, cov).backward()
+    sgd.step()
+    manifold, start = kind.from_bn_weights(W0, a0, ds.cov)
+    np.testing.assert_allclose(manifold.radius, np.linalg.norm(W0, axis=1), rtol=1e-15)
+    P = _geoopt_run(ds, start.numpy(), manifold,
+                    lambda p: geoopt.optim.RiemannianSGD(p, lr=0.4), steps=1)
+    target = np.column_stack([chart(W.detach().numpy(), ds.cov), a.detach().numpy()])
+    gap = np.abs(P - target).max()
+    if kind is NeuronManifold:       # the retraction: phi of the BN step, exactly
+        assert gap < 1e-12, gap
+    else:                            # the exponential map: to third order in the step
+        assert 1e-8 < gap < 1e-3, gap
+
+
+def test_from_bn_weights_refuses_bad_weights():
+    with pytest.raises(ValueError, match="a must have shape"):
+        NeuronManifold.from_bn_weights(np.ones((3, 2)), np.ones(2), np.eye(2))
+    with pytest.raises(ValueError, match="W"):
+        NeuronManifold.from_bn_weights(np.ones(3), np.ones(3), np.eye(2))
+    with pytest.raises(ValueError, match="W must have non-zero rows"):
+        NeuronManifold.from_bn_weights(np.zeros((3, 2)), np.ones(3), np.eye(2))
