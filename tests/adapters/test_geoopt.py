@@ -427,3 +427,23 @@ def test_from_bn_weights_refuses_bad_weights():
         NeuronManifold.from_bn_weights(np.ones(3), np.ones(3), np.eye(2))
     with pytest.raises(ValueError, match="W must have non-zero rows"):
         NeuronManifold.from_bn_weights(np.zeros((3, 2)), np.ones(3), np.eye(2))
+
+
+@pytest.mark.parametrize("kind", PRODUCTS)
+def test_float32_points_stay_float32_and_train(kind):
+    ds, P0 = _problem()
+    manifold = kind(ds.cov)
+    param = geoopt.ManifoldParameter(torch.tensor(P0, dtype=torch.float32), manifold=manifold)
+    optimizer = geoopt.optim.RiemannianAdam([param], lr=0.05)
+    X, y = torch.tensor(ds.X, dtype=torch.float32), torch.tensor(ds.y, dtype=torch.float32)
+    for _ in range(20):
+        optimizer.zero_grad()
+        loss = 0.5 * ((torch.tanh(X @ param[:, :-1].T) @ param[:, -1] / 5 - y) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    assert param.dtype == torch.float32
+    assert manifold.inner(param, param.grad).dtype == torch.float32
+    manifold.assert_check_point_on_manifold(param, atol=1e-5)
+    want = _geoopt_run(ds, P0, kind(ds.cov), lambda p: geoopt.optim.RiemannianAdam(p, lr=0.05),
+                       steps=20)
+    np.testing.assert_allclose(param.detach().numpy(), want, atol=1e-4)
