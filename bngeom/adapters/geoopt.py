@@ -82,10 +82,12 @@ def _numpy(x: Any) -> Any:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
 
 
-def _call(function: Any, *args: Any, **options: Any) -> torch.Tensor:
-    """``function`` of the core on numpy views of the tensors, back as a tensor like the first."""
-    like = args[0]
+def _core(function: Any, *args: Any, **options: Any) -> Any:
+    """``function`` of the core on numpy views of the tensors, back as a tensor like the first.
 
+    Until the core computes on torch tensors itself: no autograd through these calls.
+    """
+    like = args[0]
     out = function(*map(_numpy, args), **{k: _numpy(v) for k, v in options.items()})
     return torch.as_tensor(out, dtype=like.dtype, device=like.device)
 
@@ -189,28 +191,23 @@ class BNSphere(Manifold):
 
     # the metric -------------------------------------------------------------
 
-    def _radius(self, like: torch.Tensor) -> float | torch.Tensor:
-        if np.ndim(self.radius) == 0:
-            return self.radius
-        return torch.as_tensor(self.radius, dtype=like.dtype, device=like.device)
-
     def inner(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor | None = None, *,
               keepdim: bool = False) -> torch.Tensor:
         r""":math:`r^2 g_x(u, v)` (:func:`bngeom.geometry.inner_product`), shape ``(...)``."""
-        out = _call(geometry.inner_product, x, u, u if v is None else v, self.space,
+        out = _core(geometry.inner_product, x, u, u if v is None else v, self.space,
                     radius=self.radius, validate=self.validate)
         out = out.expand(broadcast_shapes(x.shape[:-1], out.shape))
         return out.unsqueeze(-1) if keepdim else out
 
     def norm(self, x: torch.Tensor, u: torch.Tensor, *, keepdim: bool = False) -> torch.Tensor:
         r""":math:`r\sqrt{g_x(u, u)}`, scale-safe (:func:`bngeom.geometry.norm`)."""
-        out = _call(geometry.norm, x, u, self.space, radius=self.radius,
+        out = _core(geometry.norm, x, u, self.space, radius=self.radius,
                     validate=self.validate)
         return out.unsqueeze(-1) if keepdim else out
 
     def dist(self, x: torch.Tensor, y: torch.Tensor, *, keepdim: bool = False) -> torch.Tensor:
         """Geodesic distance (:func:`bngeom.geometry.dist`), shape ``(...)``."""
-        out = _call(geometry.dist, x, y, self.space, radius=self.radius,
+        out = _core(geometry.dist, x, y, self.space, radius=self.radius,
                     validate=self.validate)
         return out.unsqueeze(-1) if keepdim else out
 
@@ -223,7 +220,7 @@ class BNSphere(Manifold):
         """
         if not bool(torch.isfinite(x).all()) or bool((x == 0).all(dim=-1).any()):
             raise ValueError("x must have finite, non-zero rows to be projected onto N_Sigma")
-        return _call(chart, x, cov=self.space.cov)
+        return _core(chart, x, self.space.cov)
 
     def proju(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         r"""Euclidean-orthogonal projection onto :math:`T_x N_\Sigma` (``geometry.to_tangent``).
@@ -231,7 +228,7 @@ class BNSphere(Manifold):
         It is also :math:`g`-orthogonal for the SPD completion of the metric
         (:func:`bngeom.geometry.metric_matrix`).
         """
-        return _call(geometry.to_tangent, x, u, self.space, validate=self.validate)
+        return _core(geometry.to_tangent, x, u, self.space, validate=self.validate)
 
     def egrad2rgrad(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         r"""Theorem 2: the Riemannian gradient :math:`G(x)\nabla/r^2` of a Euclidean gradient.
@@ -239,18 +236,18 @@ class BNSphere(Manifold):
         :func:`bngeom.geometry.riemannian_gradient`: for the vanilla loss it is minus the
         velocity that batch normalization induces on :math:`N_\Sigma` (eq. 7).
         """
-        return _call(geometry.riemannian_gradient, x, u, self.space, radius=self.radius,
+        return _core(geometry.riemannian_gradient, x, u, self.space, radius=self.radius,
                      validate=self.validate)
 
     # geodesics, retraction and transport ----------------------------------------
 
     def expmap(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """The exponential map (:func:`bngeom.geometry.exp`); independent of the radius."""
-        return _call(geometry.exp, x, u, self.space, validate=self.validate)
+        return _core(geometry.exp, x, u, self.space, validate=self.validate)
 
     def logmap(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The logarithm (:func:`bngeom.geometry.log`; a fixed choice at the cut locus)."""
-        return _call(geometry.log, x, y, self.space, validate=self.validate)
+        return _core(geometry.log, x, y, self.space, validate=self.validate)
 
     def retr(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         r"""The second-order retraction :math:`R_x(u) = \varphi(\breve x + d\psi_x u)`.
@@ -261,7 +258,7 @@ class BNSphere(Manifold):
         :math:`\varphi` of the BN network's gradient step on :math:`w`.
         :class:`BNSphereExact` retracts by :meth:`expmap` instead.
         """
-        return _call(retraction, x, u, self.space.cov)
+        return _core(retraction, x, u, self.space.cov)
 
     def transp(self, x: torch.Tensor, y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Parallel transport of ``v`` from ``x`` to ``y`` along the geodesic.
@@ -269,7 +266,7 @@ class BNSphere(Manifold):
         :func:`bngeom.geometry.parallel_transport`; it preserves the metric and is undefined
         (not finite) between antipodal points.
         """
-        return _call(geometry.parallel_transport, x, v, self.space, end_point=y,
+        return _core(geometry.parallel_transport, x, v, self.space, end_point=y,
                      validate=self.validate)
 
     # sampling -------------------------------------------------------------------
@@ -296,7 +293,7 @@ class BNSphere(Manifold):
         shape = size2shape(*size)
         self._assert_check_shape(shape, "x")
         w = torch.randn(*shape, dtype=dtype, device=device)
-        return ManifoldTensor(_call(chart, w, cov=self.space.cov), manifold=self)
+        return ManifoldTensor(_core(chart, w, self.space.cov), manifold=self)
 
     random_uniform = random
 

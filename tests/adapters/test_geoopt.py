@@ -447,3 +447,25 @@ def test_float32_points_stay_float32_and_train(kind):
     want = _geoopt_run(ds, P0, kind(ds.cov), lambda p: geoopt.optim.RiemannianAdam(p, lr=0.05),
                        steps=20)
     np.testing.assert_allclose(param.detach().numpy(), want, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", SPHERES + PRODUCTS)
+def test_manifold_parameters_and_tensors_go_through_every_method(kind):
+    """geoopt hands its ManifoldParameter (a torch.Tensor subclass) to the methods."""
+    manifold = kind(COV)
+    shape = (4, 3 + (kind in PRODUCTS))
+    torch.manual_seed(1)
+    p = geoopt.ManifoldParameter(manifold.random(*shape, dtype=F64), manifold=manifold)
+    q = manifold.random(*shape, dtype=F64)           # a ManifoldTensor
+    v = manifold.proju(p, torch.randn(*shape, dtype=F64))
+    with torch.no_grad():
+        p.proj_()
+        values = [manifold.projx(p), manifold.proju(p, p), manifold.egrad2rgrad(p, p),
+                  manifold.expmap(p, v), manifold.retr(p, v), manifold.logmap(p, q),
+                  manifold.transp(p, q, v), manifold.inner(p, v), manifold.norm(p, v),
+                  manifold.dist(p, q), manifold.component_inner(p, v)]
+    assert all(isinstance(t, torch.Tensor) and t.dtype == F64 for t in values)
+    np.testing.assert_allclose(values[0].detach().numpy(), p.detach().numpy(), atol=1e-15)
+    np.testing.assert_allclose(values[-2].detach().numpy(),
+                               manifold.norm(p, manifold.logmap(p, q)).detach().numpy(),
+                               rtol=1e-12)
