@@ -51,8 +51,9 @@ True
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
-from types import ModuleType
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -68,8 +69,8 @@ from bngeom._validation import (
     check_radius,
     check_same_leading,
     check_tangent,
-    rowdot,
 )
+from bngeom._xp import NUMPY, ArrayNamespace, is_numpy, namespace, to_numpy
 from bngeom.geometry.charts import chart, row_scale, safe_squares
 
 __all__ = [
@@ -117,6 +118,43 @@ FUSED_MIN_POINTS = 4096
 # argument handling
 
 
+def _any_array(function: Callable) -> Callable:
+    """Let ``function`` take torch, jax, autograd-traced and other array API arrays.
+
+    Its checks run once, at the boundary, on the arrays' detached numpy views (the numpy
+    path raises the one error message); then it computes on the arrays themselves with
+    ``validate=False``, where its formulas run on their namespace (:mod:`bngeom._xp`). On
+    numpy input it costs one type test per argument.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, validate: bool = True, **kwargs):
+        if validate and not all(type(a) in _PLAIN for a in args) \
+                and not is_numpy(namespace(*args, *kwargs.values())):
+            function(*map(_numpy_view, args), validate=True,
+                     **{k: _numpy_view(v) for k, v in kwargs.items()})
+            validate = False
+        return function(*args, validate=validate, **kwargs)
+
+    return wrapper
+
+
+_PLAIN = (np.ndarray, float, int, list, NSigma)
+
+
+def _numpy_view(value: object) -> object:
+    """:func:`bngeom._xp.to_numpy`, or a TypeError where a traced array has no values yet."""
+    try:
+        view = to_numpy(value)
+    except Exception as exc:  # jax under jit: abstract tracers have no values to check
+        raise TypeError(f"cannot check an array without concrete values ({type(value).__name__}"
+                        "); pass validate=False under jax.jit") from exc
+    if view is None and value is not None:
+        raise TypeError(f"cannot check an array without concrete values ({type(value).__name__}"
+                        "); pass validate=False under jax.jit")
+    return view
+
+
 def _cov(cov: ArrayLike | NSigma, validate: bool) -> NDArray:
     if isinstance(cov, NSigma):
         return cov.cov
@@ -124,28 +162,36 @@ def _cov(cov: ArrayLike | NSigma, validate: bool) -> NDArray:
 
 
 def _point(u: ArrayLike, cov: NDArray, validate: bool, name: str = "base_point", *,
-           normal: bool = True) -> tuple[NDArray, NDArray | None]:
+           normal: bool = True, xp: ArrayNamespace = NUMPY) -> tuple[NDArray, NDArray | None]:
     """Return ``u`` and its normal ``Sigma u``, checking u lies on N_Sigma.
 
     With ``normal=False`` and no validation the O(d^2) product is skipped
-    (``None`` is returned in its place).
+    (``None`` is returned in its place). Foreign arrays (``xp`` not numpy) come here
+    unchecked (:func:`_any_array` checked them).
     """
     if validate:
         u = as_float_array(u, name, min_ndim=1)
         check_dimension(u, cov.shape[0], name)
     else:
-        u = np.asarray(u)
+        u = _array(u, xp)
     if not (normal or validate):
         return u, None
-    cov_u = u @ cov
+    cov_u = u @ xp.like(cov, u)
     if validate:
         check_on_manifold(u, cov_u, name)
     return u, cov_u
 
 
+def _array(value: ArrayLike, xp: ArrayNamespace) -> NDArray:
+    """An unchecked argument as an array of ``xp`` (numpy: :func:`numpy.asarray`)."""
+    return np.asarray(value) if is_numpy(xp) or type(value) is list else value
+
+
 def _fused(*arrays: NDArray, radius: ArrayLike = 1.0) -> bool:
     """Whether the fused kernels apply: one (N, d) float64 shape, N large, radius () or (N,)."""
     first = arrays[0]
+    if type(first) is not np.ndarray:
+        return False
     # d >= 2: for d = 1 the numpy path raises at the cut locus (N_Sigma is two points).
     return (first.ndim == 2 and first.shape[0] >= FUSED_MIN_POINTS and first.shape[1] >= 2
             and np.shape(radius) in ((), first.shape[:1])
@@ -153,9 +199,9 @@ def _fused(*arrays: NDArray, radius: ArrayLike = 1.0) -> bool:
 
 
 def _vector(xi: ArrayLike, u: NDArray, cov_u: NDArray, validate: bool,
-            name: str = "tangent_vec") -> NDArray:
+            name: str = "tangent_vec", xp: ArrayNamespace = NUMPY) -> NDArray:
     if not validate:
-        return np.asarray(xi)
+        return _array(xi, xp)
     xi = as_float_array(xi, name, min_ndim=1)
     check_dimension(xi, u.shape[-1], name)
     check_same_leading(u, xi, "base_point", name)
@@ -171,9 +217,18 @@ def _vector(xi: ArrayLike, u: NDArray, cov_u: NDArray, validate: bool,
 _MAX_ENTRY = 1e150
 
 
-def _radius_sq(radius: ArrayLike, validate: bool, leading: tuple[int, ...]) -> NDArray | float:
-    r = check_radius(radius, leading=leading) if validate else radius
-    return np.square(r)
+def _radius(radius: ArrayLike, validate: bool, u: NDArray, xp: ArrayNamespace = NUMPY
+            ) -> NDArray | float:
+    """The radius, checked against the batch shape of ``u``, in ``u``'s namespace."""
+    if validate:
+        return check_radius(radius, leading=u.shape[:-1])
+    return radius if is_numpy(xp) or isinstance(radius, (int, float)) else xp.like(radius, u)
+
+
+def _radius_sq(radius: ArrayLike, validate: bool, u: NDArray, xp: ArrayNamespace = NUMPY
+               ) -> NDArray | float:
+    r = _radius(radius, validate, u, xp)
+    return r * r
 
 
 def _matrix_memory(base_point: ArrayLike, copies: int) -> None:
@@ -192,15 +247,16 @@ def _matrix_memory(base_point: ArrayLike, copies: int) -> None:
                  f"the {(*leading, d, d)} matrices and their temporaries")
 
 
-def _dot(x: NDArray, y: NDArray) -> NDArray:
+def _dot(x: NDArray, y: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
     """Row-wise inner product keeping the last axis (for broadcasting)."""
-    return rowdot(x, y)[..., None]
+    return xp.rowdot(x, y)[..., None]
 
 
 # ---------------------------------------------------------------------------
 # matrices: the paper's G(u) and G(u)^+ (O(d^2), O(d^3)), and their SPD ambient completions
 
 
+@_any_array
 def bn_cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
                        validate: bool = True) -> NDArray:
     r"""The paper's cometric matrix :math:`G(u)/r^2` of eq. (7), shape ``(..., d, d)``.
@@ -232,36 +288,20 @@ def bn_cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLi
     """
     _matrix_memory(base_point, 4)
     cov = _cov(cov, validate)
-    u, cov_u, xp = _point_or_traced(base_point, cov, validate)
-    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    xp = namespace(base_point)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    r_sq = _radius_sq(radius, validate, u, xp)
     return _bn_cometric(u, cov_u, xp) / _expand(r_sq, 2)
 
 
-def _bn_cometric(u: NDArray, cov_u: NDArray, xp: ModuleType = np) -> NDArray:
+def _bn_cometric(u: NDArray, cov_u: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
     r""":math:`G(u) = \|u\|^2 P_u P_u^\top` with :math:`P_u = I - u u^\top\Sigma`, eq. (7)."""
-    proj = xp.eye(u.shape[-1]) - u[..., :, None] * cov_u[..., None, :]
+    proj = xp.eye(u.shape[-1], dtype=u.dtype) - u[..., :, None] * cov_u[..., None, :]
     sq = xp.sum(u * u, axis=-1)[..., None, None]
-    return sq * (proj @ xp.swapaxes(proj, -1, -2))
+    return sq * (proj @ xp.matrix_transpose(proj))
 
 
-def _point_or_traced(base_point: ArrayLike, cov: NDArray, validate: bool
-                     ) -> tuple[NDArray, NDArray, ModuleType]:
-    """``(u, Sigma u, xp)``: numpy arrays and numpy, or autograd's traced arrays.
-
-    Under autograd's tracing (geomstats' autograd backend differentiates the metric
-    matrix) the point is an ``ArrayBox``: its value is checked as any point, the box is
-    kept, and the formulas run on ``autograd.numpy`` so that they can be differentiated.
-    """
-    if type(base_point).__module__.startswith("autograd."):
-        import autograd.numpy as anp
-        from autograd.tracer import getval
-
-        _point(getval(base_point), cov, validate)
-        return base_point, base_point @ cov, anp
-    u, cov_u = _point(base_point, cov, validate)
-    return u, cov_u, np
-
-
+@_any_array
 def pinv_metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
                        validate: bool = True) -> NDArray:
     r"""The paper's metric matrix :math:`r^2 G(u)^+` of Proposition 1, by pseudo-inverse.
@@ -292,11 +332,14 @@ def pinv_metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLi
     """
     _matrix_memory(base_point, 8)  # the pseudo-inverse's eigenvectors and workspace
     cov = _cov(cov, validate)
-    u, cov_u, xp = _point_or_traced(base_point, cov, validate)
-    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    xp = namespace(base_point)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    r_sq = _radius_sq(radius, validate, u, xp)
     # the null eigenvalue (along Sigma u) is 0 up to rounding, the others are at least
     # |u|^2 cos^2(u, Sigma u) >= |u|^2 4 kappa / (1 + kappa)^2: a relative cut of 1e-10
-    g_plus = xp.linalg.pinv(_bn_cometric(u, cov_u, xp), rcond=_PINV_RCOND, hermitian=True)
+    # (float32: at 100 eps, above its rounding)
+    cut = max(_PINV_RCOND, 100 * float(xp.finfo(u.dtype).eps))
+    g_plus = xp.linalg.pinv(_bn_cometric(u, cov_u, xp), rtol=cut, hermitian=True)
     return g_plus * _expand(r_sq, 2)
 
 
@@ -304,12 +347,13 @@ def pinv_metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLi
 _PINV_RCOND = 1e-10
 
 
-def _normal_projector(cov_u: NDArray, xp: ModuleType = np) -> NDArray:
+def _normal_projector(cov_u: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
     r""":math:`n n^\top` with the unit normal :math:`n = \Sigma u/\|\Sigma u\|`, (..., d, d)."""
     return cov_u[..., :, None] * cov_u[..., None, :] / xp.sum(cov_u * cov_u, axis=-1)[
         ..., None, None]
 
 
+@_any_array
 def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
                   validate: bool = True) -> NDArray:
     r"""SPD metric matrix :math:`r^2 (G(u)^+ + n n^\top)` with :math:`n = \Sigma u/\|\Sigma u\|`.
@@ -353,13 +397,15 @@ def metric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 
     """
     _matrix_memory(base_point, 8)  # G^+, n n^T, Q and their products
     cov = _cov(cov, validate)
-    u, cov_u, xp = _point_or_traced(base_point, cov, validate)
+    xp = namespace(base_point)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
     g_plus, nn = _pinv_closed_form(u, cov_u, xp)
-    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    r_sq = _radius_sq(radius, validate, u, xp)
     return (g_plus + nn) * _expand(r_sq, 2)
 
 
-def _pinv_closed_form(u: NDArray, cov_u: NDArray, xp: ModuleType = np) -> tuple[NDArray, NDArray]:
+def _pinv_closed_form(u: NDArray, cov_u: NDArray, xp: ArrayNamespace = NUMPY
+                      ) -> tuple[NDArray, NDArray]:
     r""":math:`G(u)^+ = (Q - Q u u^\top Q/\|u\|^2)/\|u\|^2` and :math:`n n^\top`.
 
     :math:`Q = I - n n^\top` projects onto :math:`T_u`: the closed-form metric of MATH §4
@@ -370,7 +416,7 @@ def _pinv_closed_form(u: NDArray, cov_u: NDArray, xp: ModuleType = np) -> tuple[
     for :math:`\Sigma = I`.
     """
     nn = _normal_projector(cov_u, xp)
-    q = xp.eye(u.shape[-1]) - nn
+    q = xp.eye(u.shape[-1], dtype=u.dtype) - nn
     qu = u - cov_u * (xp.sum(cov_u * u, axis=-1, keepdims=True)
                       / xp.sum(cov_u * cov_u, axis=-1, keepdims=True))     # Q u
     sq = xp.sum(u * u, axis=-1)[..., None, None]
@@ -378,6 +424,7 @@ def _pinv_closed_form(u: NDArray, cov_u: NDArray, xp: ModuleType = np) -> tuple[
     return (q - qu[..., :, None] * qu[..., None, :] / sq) * scale, nn
 
 
+@_any_array
 def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
                     validate: bool = True) -> NDArray:
     r"""SPD cometric matrix :math:`(G(u) + n n^\top)/r^2`, the inverse of :func:`metric_matrix`.
@@ -411,8 +458,9 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
     """
     _matrix_memory(base_point, 4)  # G, n n^T and their sum
     cov = _cov(cov, validate)
-    u, cov_u, xp = _point_or_traced(base_point, cov, validate)
-    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    xp = namespace(base_point)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    r_sq = _radius_sq(radius, validate, u, xp)
     # at phi(u) = u / |u|_Sigma (u itself on N_Sigma): the inverse of metric_matrix everywhere
     norm_sigma = xp.sqrt(xp.sum(u * cov_u, axis=-1))[..., None]
     g = _bn_cometric(u / norm_sigma, cov_u / norm_sigma, xp)
@@ -420,13 +468,14 @@ def cometric_matrix(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike 
 
 
 def _expand(x: NDArray | float, n: int) -> NDArray | float:
-    return np.reshape(x, np.shape(x) + (1,) * n) if np.ndim(x) else x
+    return x[(..., *(None,) * n)] if getattr(x, "ndim", 0) else x
 
 
 # ---------------------------------------------------------------------------
 # projections and membership
 
 
+@_any_array
 def oblique_projection(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
                        validate: bool = True) -> NDArray:
     r""":math:`P_u v = v - u\,u^\top\Sigma v`: onto :math:`T_u N_\Sigma` along ``u`` (MATH §3).
@@ -451,14 +500,11 @@ def oblique_projection(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike,
     >>> oblique_projection(np.array([1.0, 0.0]), np.array([2.0, 3.0]), np.eye(2)).tolist()
     [0.0, 3.0]
     """
-    cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    v = as_float_array(vector, "vector", min_ndim=1) if validate else np.asarray(vector)
-    if validate:
-        check_dimension(v, cov.shape[0], "vector")
-    return v - u * _dot(cov_u, v)
+    u, cov_u, v, xp = _point_and_ambient(base_point, vector, cov, validate)
+    return v - u * _dot(cov_u, v, xp)
 
 
+@_any_array
 def to_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
                validate: bool = True) -> NDArray:
     r"""Euclidean-orthogonal projection of ambient vectors onto :math:`T_u N_\Sigma`.
@@ -486,12 +532,27 @@ def to_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
     >>> to_tangent(np.array([1.0, 0.0]), np.array([2.0, 3.0]), np.eye(2)).tolist()
     [0.0, 3.0]
     """
+    u, cov_u, v, xp = _point_and_ambient(base_point, vector, cov, validate)
+    return v - cov_u * (_dot(cov_u, v, xp) / _dot(cov_u, cov_u, xp))
+
+
+def _point_and_ambient(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike,
+                       validate: bool) -> tuple[NDArray, NDArray, NDArray, ArrayNamespace]:
+    """``(u, Sigma u, v, xp)`` for the projections: a point and an ambient vector."""
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    v = as_float_array(vector, "vector", min_ndim=1) if validate else np.asarray(vector)
-    if validate:
-        check_dimension(v, cov.shape[0], "vector")
-    return v - cov_u * (_dot(cov_u, v) / _dot(cov_u, cov_u))
+    xp = namespace(base_point, vector)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    return u, cov_u, _ambient(vector, cov, validate, "vector", xp), xp
+
+
+def _ambient(v: ArrayLike, cov: NDArray, validate: bool, name: str, xp: ArrayNamespace
+             ) -> NDArray:
+    """An ambient vector (any direction) of dimension d: checked, or in ``xp`` unchecked."""
+    if not validate:
+        return _array(v, xp)
+    v = as_float_array(v, name, min_ndim=1)
+    check_dimension(v, cov.shape[0], name)
+    return v
 
 
 def belongs(point: ArrayLike, cov: ArrayLike, *, atol: float = 1e-8) -> NDArray:
@@ -577,11 +638,12 @@ def is_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
 # the metric
 
 
-def _inner(u: NDArray, xi: NDArray, eta: NDArray) -> NDArray:
-    sq = rowdot(u, u)
-    return (rowdot(xi, eta) - rowdot(u, xi) * rowdot(u, eta) / sq) / sq
+def _inner(u: NDArray, xi: NDArray, eta: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
+    sq = xp.rowdot(u, u)
+    return (xp.rowdot(xi, eta) - xp.rowdot(u, xi) * xp.rowdot(u, eta) / sq) / sq
 
 
+@_any_array
 def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                   cov: ArrayLike, *, radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""The metric :math:`r^2 g_u(\xi,\eta) = r^2\xi^\top G(u)^+\eta` in closed form (Prop. 1).
@@ -613,17 +675,19 @@ def inner_product(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b
     4.0
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate, normal=False)
-    xi = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
-    eta = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
-    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
+    xp = namespace(base_point, tangent_vec_a, tangent_vec_b)
+    u, cov_u = _point(base_point, cov, validate, normal=False, xp=xp)
+    xi = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a", xp)
+    eta = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b", xp)
+    r = _radius(radius, validate, u, xp)
     if _fused(u, xi, eta, radius=r):
         from bngeom.geometry import _compiled
 
         return _compiled.inner_product(u, xi, eta, r)
-    return _inner(u, xi, eta) * np.square(r)
+    return _inner(u, xi, eta, xp) * (r * r)
 
 
+@_any_array
 def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
                  radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""Squared length :math:`r^2 g_u(\xi, \xi)` (Prop. 1).
@@ -648,12 +712,20 @@ def squared_norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, 
     >>> float(squared_norm(np.array([1.0, 0.0]), np.array([0.0, 3.0]), np.eye(2)))
     9.0
     """
+    u, xi, xp = _point_and_tangent(base_point, tangent_vec, cov, validate)
+    return _inner(u, xi, xi, xp) * _radius_sq(radius, validate, u, xp)
+
+
+def _point_and_tangent(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike,
+                       validate: bool) -> tuple[NDArray, NDArray, ArrayNamespace]:
+    """``(u, xi, xp)`` for the lengths: a point and a tangent vector there."""
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate, normal=False)
-    xi = _vector(tangent_vec, u, cov_u, validate)
-    return _inner(u, xi, xi) * _radius_sq(radius, validate, u.shape[:-1])
+    xp = namespace(base_point, tangent_vec)
+    u, cov_u = _point(base_point, cov, validate, normal=False, xp=xp)
+    return u, _vector(tangent_vec, u, cov_u, validate, xp=xp), xp
 
 
+@_any_array
 def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
          radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""Length :math:`r\sqrt{g_u(\xi, \xi)}` (Prop. 1).
@@ -678,24 +750,24 @@ def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
     >>> float(norm(np.array([1.0, 0.0]), np.array([0.0, 3.0]), np.eye(2), radius=2.0))
     6.0
     """
-    cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate, normal=False)
-    xi = _vector(tangent_vec, u, cov_u, validate)
-    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
+    u, xi, xp = _point_and_tangent(base_point, tangent_vec, cov, validate)
+    r = _radius(radius, validate, u, xp)
     with np.errstate(under="ignore"):
-        sq = _inner(u, xi, xi)
-    out = np.sqrt(np.maximum(sq, 0.0)) * r
-    tiny = np.asarray(sq) < safe_squares(np.asarray(sq).dtype)[0]
-    if np.any(tiny):
+        sq = _inner(u, xi, xi, xp)
+    out = xp.sqrt0(xp.where(sq > 0, sq, 0.0)) * r
+    tiny = sq < safe_squares(sq.dtype, xp)[0]
+    if xp.maybe_any(tiny):
         # scale-safe (MATH §8): g is quadratic, so |xi|_g = s |xi / s|_g, s = max |xi_i|;
         # only where xi's squares underflow (validated vectors are <= 1e150: no overflow)
-        s = row_scale(xi)
+        s = row_scale(xi, xp)
         unit = xi / s
-        out = np.where(tiny,
-                       np.sqrt(np.maximum(_inner(u, unit, unit), 0.0)) * s[..., 0] * r, out)
+        sq_unit = _inner(u, unit, unit, xp)
+        out = xp.where(tiny, xp.sqrt0(xp.where(sq_unit > 0, sq_unit, 0.0)) * s[..., 0] * r,
+                       out)
     return out
 
 
+@_any_array
 def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: ArrayLike, *,
                         radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""The Riemannian gradient :math:`G(u)\nabla_u\tilde L / r^2` of Theorem 2.
@@ -725,24 +797,23 @@ def riemannian_gradient(base_point: ArrayLike, euclidean_grad: ArrayLike, cov: A
     [0.0, 2.0]
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate, normal=False)
-    grad = as_float_array(euclidean_grad, "euclidean_grad", min_ndim=1) if validate \
-        else np.asarray(euclidean_grad)
-    if validate:
-        check_dimension(grad, cov.shape[0], "euclidean_grad")
-    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
+    xp = namespace(base_point, euclidean_grad)
+    u, cov_u = _point(base_point, cov, validate, normal=False, xp=xp)
+    grad = _ambient(euclidean_grad, cov, validate, "euclidean_grad", xp)
+    r = _radius(radius, validate, u, xp)
     if _fused(u, grad, radius=r):
         from bngeom.geometry import _compiled
 
         return _compiled.riemannian_gradient(u, grad, cov, r)
     if cov_u is None:
-        cov_u = u @ cov
-    sq = _dot(u, u)
-    y = grad - cov_u * _dot(u, grad)          # P_u^T grad
-    out = sq * (y - u * _dot(cov_u, y))       # ||u||^2 P_u y
-    return out / _expand(_radius_sq(radius, validate, u.shape[:-1]), 1)
+        cov_u = u @ xp.like(cov, u)
+    sq = _dot(u, u, xp)
+    y = grad - cov_u * _dot(u, grad, xp)          # P_u^T grad
+    out = sq * (y - u * _dot(cov_u, y, xp))       # ||u||^2 P_u y
+    return out / _expand(r * r, 1)
 
 
+@_any_array
 def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
                        euclidean_hvp: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
                        radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
@@ -784,32 +855,29 @@ def riemannian_hessian(base_point: ArrayLike, euclidean_grad: ArrayLike,
     [0.0, -1.0]
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    xi = _vector(tangent_vec, u, cov_u, validate)
-    if validate:
-        grad = as_float_array(euclidean_grad, "euclidean_grad", min_ndim=1)
-        hvp = as_float_array(euclidean_hvp, "euclidean_hvp", min_ndim=1)
-        check_dimension(grad, cov.shape[0], "euclidean_grad")
-        check_dimension(hvp, cov.shape[0], "euclidean_hvp")
-    else:
-        grad, hvp = np.asarray(euclidean_grad), np.asarray(euclidean_hvp)
-    sq = _dot(u, u)
+    xp = namespace(base_point, euclidean_grad, euclidean_hvp, tangent_vec)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    xi = _vector(tangent_vec, u, cov_u, validate, xp=xp)
+    grad = _ambient(euclidean_grad, cov, validate, "euclidean_grad", xp)
+    hvp = _ambient(euclidean_hvp, cov, validate, "euclidean_hvp", xp)
+    sq = _dot(u, u, xp)
 
     def cometric(v: NDArray) -> NDArray:
-        y = v - cov_u * _dot(u, v)
-        return sq * (y - u * _dot(cov_u, y))
+        y = v - cov_u * _dot(u, v, xp)
+        return sq * (y - u * _dot(cov_u, y, xp))
 
-    s = _dot(u, grad) * (xi @ cov) + _dot(grad, xi) * cov_u
-    out = cometric(hvp) + (_dot(u, xi) / sq) * cometric(grad) - sq * (s - u * _dot(cov_u, s))
-    return out / _expand(_radius_sq(radius, validate, u.shape[:-1]), 1)
+    s = _dot(u, grad, xp) * (xi @ xp.like(cov, xi)) + _dot(grad, xi, xp) * cov_u
+    out = (cometric(hvp) + (_dot(u, xi, xp) / sq) * cometric(grad)
+           - sq * (s - u * _dot(cov_u, s, xp)))
+    return out / _expand(_radius_sq(radius, validate, u, xp), 1)
 
 
 # ---------------------------------------------------------------------------
 # geodesics, through the isometry psi onto the round sphere
 
 
-def _unit(u: NDArray) -> tuple[NDArray, NDArray]:
-    n = np.sqrt(_dot(u, u))
+def _unit(u: NDArray, xp: ArrayNamespace = NUMPY) -> tuple[NDArray, NDArray]:
+    n = xp.sqrt(_dot(u, u, xp))
     return u / n, n
 
 
@@ -818,23 +886,23 @@ def _to_manifold(w: NDArray, cov: NDArray) -> NDArray:
     return chart(w, cov)
 
 
-def _sphere_log(x: NDArray, y: NDArray) -> NDArray:
+def _sphere_log(x: NDArray, y: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
     """Log of the round sphere, accurate at small angles; deterministic at the cut locus."""
-    c = _dot(x, y)
+    c = _dot(x, y, xp)
     perp = y - c * x
-    s = np.linalg.norm(perp, axis=-1, keepdims=True)
-    theta = np.arctan2(s, c)
+    s = xp.sqrt0(_dot(perp, perp, xp))
+    theta = xp.atan2(s, c)
     safe = s > _PARALLEL_SIN
     # Parallel points (s ~ 0, c > 0): an exact zero, not rounding noise along x.
-    coef = np.where(safe, theta / np.where(safe, s, 1.0), 0.0)
+    coef = xp.where(safe, theta / xp.where(safe, s, 1.0), 0.0)
     out = coef * perp
     antipodal = (~safe) & (c < 0)
-    if np.any(antipodal):
-        out = np.where(antipodal, np.pi * _cut_locus_direction(x), out)
+    if xp.maybe_any(antipodal):
+        out = xp.where(antipodal, xp.pi * _cut_locus_direction(x, xp), out)
     return out
 
 
-def _cut_locus_direction(x: NDArray) -> NDArray:
+def _cut_locus_direction(x: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
     """Unit tangent direction used at antipodal points (documented in :func:`log`).
 
     The standard basis vector e_j with the smallest |x_j| (first such j),
@@ -843,19 +911,19 @@ def _cut_locus_direction(x: NDArray) -> NDArray:
     if x.shape[-1] < 2:
         raise ValueError("log is undefined between the two (antipodal) points of N_Sigma "
                          "when d = 1: the tangent space is {0}")
-    j = np.argmin(np.abs(x), axis=-1)
-    e = np.zeros_like(x)
-    np.put_along_axis(e, j[..., None], 1.0, axis=-1)
-    t = e - x * _dot(x, e)
-    return t / np.linalg.norm(t, axis=-1, keepdims=True)
+    j = xp.argmin(xp.abs(x), axis=-1)
+    e = xp.astype(j[..., None] == xp.arange(x.shape[-1]), x.dtype)
+    t = e - x * _dot(x, e, xp)
+    return t / xp.sqrt(_dot(t, t, xp))
 
 
-def _sphere_angle(x: NDArray, y: NDArray) -> NDArray:
+def _sphere_angle(x: NDArray, y: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
     """Angle between unit vectors, accurate over [0, pi] (no arccos near +-1)."""
     diff, total = x - y, x + y
-    return 2.0 * np.arctan2(np.sqrt(rowdot(diff, diff)), np.sqrt(rowdot(total, total)))
+    return 2.0 * xp.atan2(xp.sqrt0(xp.rowdot(diff, diff)), xp.sqrt0(xp.rowdot(total, total)))
 
 
+@_any_array
 def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
         validate: bool = True) -> NDArray:
     r"""Riemannian exponential map of :math:`(N_\Sigma, g)` (MATH §5).
@@ -887,19 +955,19 @@ def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
     [0.0, 1.0]
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate, normal=False)
-    xi = _vector(tangent_vec, u, cov_u, validate)
+    u, xi, xp = _point_and_tangent(base_point, tangent_vec, cov, validate)
     if _fused(u, xi):
         from bngeom.geometry import _compiled
 
         return _compiled.exp(u, xi, cov)
-    unit, n = _unit(u)
-    zeta = (xi - unit * _dot(unit, xi)) / n            # d psi_u(xi)
-    t = np.linalg.norm(zeta, axis=-1, keepdims=True)
-    w = np.cos(t) * unit + np.sinc(t / np.pi) * zeta   # sinc(x) = sin(pi x)/(pi x)
+    unit, n = _unit(u, xp)
+    zeta = (xi - unit * _dot(unit, xi, xp)) / n            # d psi_u(xi)
+    t = xp.sqrt0(_dot(zeta, zeta, xp))
+    w = xp.cos(t) * unit + xp.sin_ratio(t) * zeta          # sin(t)/t, 1 at 0
     return _to_manifold(w, cov)
 
 
+@_any_array
 def log(base_point: ArrayLike, point: ArrayLike, cov: ArrayLike, *,
         validate: bool = True) -> NDArray:
     r"""Riemannian logarithm of :math:`(N_\Sigma, g)` (MATH §5).
@@ -942,19 +1010,26 @@ def log(base_point: ArrayLike, point: ArrayLike, cov: ArrayLike, *,
     [0.0, 1.570796326795]
     """
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate, normal=False)
-    v, _ = _point(point, cov, validate, "point", normal=False)
-    if validate:
-        check_same_leading(u, v, "base_point", "point")
+    u, v, xp = _two_points(base_point, point, cov, validate, ("base_point", "point"))
     if _fused(u, v):
         from bngeom.geometry import _compiled
 
         return _compiled.log(u, v, cov)
-    if cov_u is None:
-        cov_u = u @ cov
-    unit, n = _unit(u)
-    zeta = _sphere_log(unit, _unit(v)[0])
-    return n * (zeta - u * _dot(cov_u, zeta))          # d phi at the unit vector
+    cov_u = u @ xp.like(cov, u)
+    unit, n = _unit(u, xp)
+    zeta = _sphere_log(unit, _unit(v, xp)[0], xp)
+    return n * (zeta - u * _dot(cov_u, zeta, xp))      # d phi at the unit vector
+
+
+def _two_points(point_a: ArrayLike, point_b: ArrayLike, cov: NDArray, validate: bool,
+                names: tuple[str, str]) -> tuple[NDArray, NDArray, ArrayNamespace]:
+    """``(u, v, xp)``: two points of N_Sigma whose batch shapes broadcast."""
+    xp = namespace(point_a, point_b)
+    u, _ = _point(point_a, cov, validate, names[0], normal=False, xp=xp)
+    v, _ = _point(point_b, cov, validate, names[1], normal=False, xp=xp)
+    if validate:
+        check_same_leading(u, v, *names)
+    return u, v, xp
 
 
 def squared_dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
@@ -979,9 +1054,11 @@ def squared_dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
     >>> float(squared_dist(np.array([1.0, 0.0]), np.array([-1.0, 0.0]), np.eye(2))) == np.pi**2
     True
     """
-    return np.square(dist(point_a, point_b, cov, radius=radius, validate=validate))
+    d = dist(point_a, point_b, cov, radius=radius, validate=validate)
+    return d * d
 
 
+@_any_array
 def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
          radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""Geodesic distance :math:`d_g(u, v) = r\cdot\angle(\breve u, \breve v)` (MATH §5).
@@ -1008,18 +1085,16 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
     1.570796326795
     """
     cov = _cov(cov, validate)
-    u, _ = _point(point_a, cov, validate, "point_a", normal=False)
-    v, _ = _point(point_b, cov, validate, "point_b", normal=False)
-    if validate:
-        check_same_leading(u, v, "point_a", "point_b")
-    r = check_radius(radius, leading=u.shape[:-1]) if validate else radius
+    u, v, xp = _two_points(point_a, point_b, cov, validate, ("point_a", "point_b"))
+    r = _radius(radius, validate, u, xp)
     if _fused(u, v, radius=r):
         from bngeom.geometry import _compiled
 
         return _compiled.dist(u, v, r)
-    return r * _sphere_angle(_unit(u)[0], _unit(v)[0])
+    return r * _sphere_angle(_unit(u, xp)[0], _unit(v, xp)[0], xp)
 
 
+@_any_array
 def geodesic(base_point: ArrayLike, cov: ArrayLike, *, end_point: ArrayLike | None = None,
              initial_tangent_vec: ArrayLike | None = None,
              validate: bool = True) -> Callable[[ArrayLike], NDArray]:
@@ -1066,22 +1141,24 @@ def geodesic(base_point: ArrayLike, cov: ArrayLike, *, end_point: ArrayLike | No
     cov = _cov(cov, validate)
     if (end_point is None) == (initial_tangent_vec is None):
         raise ValueError("geodesic needs exactly one of end_point and initial_tangent_vec")
-    u, cov_u = _point(base_point, cov, validate)
+    xp = namespace(base_point, end_point, initial_tangent_vec)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
     if end_point is not None:
         xi = log(u, end_point, cov, validate=validate)
     else:
-        xi = _vector(initial_tangent_vec, u, cov_u, validate, "initial_tangent_vec")
+        xi = _vector(initial_tangent_vec, u, cov_u, validate, "initial_tangent_vec", xp)
 
     def path(t: ArrayLike) -> NDArray:
-        t = as_float_array(t, "t", max_ndim=1)
-        check_memory(8.0 * 4 * t.size * xi.size, "t",
+        t = as_float_array(to_numpy(t), "t", max_ndim=1)
+        check_memory(8.0 * 4 * t.size * math.prod(xi.shape), "t",
                      f"the {(t.size, *xi.shape)} points of the path and their temporaries")
-        t = np.reshape(t, (-1,) + (1,) * xi.ndim)
+        t = xp.like(np.reshape(t, (-1,) + (1,) * xi.ndim), xi)
         return exp(u, t * xi, cov, validate=False)
 
     return path
 
 
+@_any_array
 def parallel_transport(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
                        direction: ArrayLike | None = None, end_point: ArrayLike | None = None,
                        validate: bool = True) -> NDArray:
@@ -1131,21 +1208,22 @@ def parallel_transport(base_point: ArrayLike, tangent_vec: ArrayLike, cov: Array
     cov = _cov(cov, validate)
     if (end_point is None) == (direction is None):
         raise ValueError("parallel_transport needs exactly one of direction and end_point")
-    u, cov_u = _point(base_point, cov, validate)
-    xi = _vector(tangent_vec, u, cov_u, validate)
+    xp = namespace(base_point, tangent_vec, direction, end_point)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    xi = _vector(tangent_vec, u, cov_u, validate, xp=xp)
     if end_point is None:
-        v = exp(u, _vector(direction, u, cov_u, validate, "direction"), cov, validate=False)
+        v = exp(u, _vector(direction, u, cov_u, validate, "direction", xp), cov, validate=False)
     else:
-        v, _ = _point(end_point, cov, validate, "end_point")
-    x, nu = _unit(u)
-    y, nv = _unit(v)
-    denom = 1.0 + _dot(x, y)
+        v, _ = _point(end_point, cov, validate, "end_point", xp=xp)
+    x, nu = _unit(u, xp)
+    y, nv = _unit(v, xp)
+    denom = 1.0 + _dot(x, y, xp)
     if validate and np.any(denom <= _PARALLEL_SIN):
         raise ValueError("parallel_transport is undefined between antipodal points "
                          "(the end point is on the cut locus of base_point)")
-    zeta = (xi - x * _dot(x, xi)) / nu                  # d psi_u
-    tau = zeta - (_dot(y, zeta) / denom) * (x + y)      # sphere transport
-    return nv * (tau - v * _dot(v @ cov, tau))          # d phi at y
+    zeta = (xi - x * _dot(x, xi, xp)) / nu                  # d psi_u
+    tau = zeta - (_dot(y, zeta, xp) / denom) * (x + y)      # sphere transport
+    return nv * (tau - v * _dot(v @ xp.like(cov, v), tau, xp))  # d phi at y
 
 
 def injectivity_radius(base_point: ArrayLike | None = None, *, radius: ArrayLike = 1.0
@@ -1364,7 +1442,7 @@ def sectional_curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike,
     u, cov_u = _point(base_point, cov, validate)
     x = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
     y = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
-    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    r_sq = _radius_sq(radius, validate, u)
     numerator = _inner(u, curvature(u, x, y, y, cov, validate=False), x) * r_sq
     xx, yy, xy = _inner(u, x, x), _inner(u, y, y), _inner(u, x, y)
     wedge = (xx * yy - xy * xy) * np.square(r_sq)
@@ -1472,7 +1550,7 @@ def scalar_curvature(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike
     cov = _cov(cov, validate)
     u, _ = _point(base_point, cov, validate, normal=False)
     d = u.shape[-1]
-    r_sq = _radius_sq(radius, validate, u.shape[:-1])
+    r_sq = _radius_sq(radius, validate, u)
     return np.broadcast_to((d - 1) * (d - 2) / np.asarray(r_sq, dtype=float),
                            u.shape[:-1]).copy()
 

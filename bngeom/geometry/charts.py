@@ -10,7 +10,9 @@ Three spaces carry the parameters of one neuron (MATH §3, §5):
 :math:`\varphi(w) = w / \|w\|_\Sigma` maps BN parameters to :math:`N_\Sigma`
 (eq. 7's chart), and :math:`\psi(u) = u / \|u\|` maps :math:`N_\Sigma` isometrically
 onto the round sphere (MATH §5); :math:`\varphi` restricted to the sphere is its
-inverse. Every function works row-wise over any leading batch axes.
+inverse. Every function works row-wise over any leading batch axes, on numpy arrays and,
+unchanged, on torch tensors, jax arrays and autograd's traced arrays (:mod:`bngeom._xp`):
+the result has the input's type and dtype, and automatic derivatives flow through it.
 
 Every norm here is computed scale-safely (MATH §8, "Scale"): each row is first
 divided by its largest magnitude (entries in [-1, 1], one rounding each; an
@@ -29,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bngeom._covariance import checked_covariance
 from bngeom._validation import as_float_array, check_dimension, check_rows
+from bngeom._xp import NUMPY, ArrayNamespace, is_numpy, namespace, to_numpy
 
 __all__ = [
     "chart",
@@ -44,7 +47,7 @@ __all__ = [
 ]
 
 
-def row_scale(w: NDArray) -> NDArray:
+def row_scale(w: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
     """The largest magnitude of each row, shape ``(..., 1)``; 1 for a zero row.
 
     Dividing a row by it gives entries in [-1, 1] with at least one of magnitude 1,
@@ -56,12 +59,14 @@ def row_scale(w: NDArray) -> NDArray:
     >>> row_scale(np.array([[3e200, -4e200], [0.0, 0.0]])).tolist()
     [[4e+200], [1.0]]
     """
-    s = np.max(np.abs(w), axis=-1, keepdims=True) if w.shape[-1] else np.ones(w.shape[:-1] + (1,))
-    return np.where(s > 0, s, 1.0)
+    if not w.shape[-1]:
+        return xp.ones(w.shape[:-1] + (1,), dtype=w.dtype)
+    s = xp.max(xp.abs(w), axis=-1, keepdims=True)
+    return xp.where(s > 0, s, 1.0)
 
 
-def safe_squares(dtype: np.dtype) -> tuple[float, float]:
-    """The range of squared norms computed directly, ``(tiny / eps, max * eps)``.
+def safe_squares(dtype: np.dtype, xp: ArrayNamespace = NUMPY) -> tuple[float, float]:
+    """The range of squared norms computed directly, ``(smallest normal / eps, max * eps)``.
 
     Rows whose (Sigma-)squared norm lies in it are computed as ``w / sqrt(w^T Sigma w)``
     (every digit kept: the sum is normal, and a square that underflows is below eps of
@@ -75,22 +80,35 @@ def safe_squares(dtype: np.dtype) -> tuple[float, float]:
     >>> f"{lo:.1e} {hi:.1e}"
     '1.0e-292 4.0e+292'
     """
-    info = np.finfo(dtype if np.dtype(dtype).kind == "f" else np.float64)
-    return float(info.tiny / info.eps), float(info.max * info.eps)
+    if is_numpy(xp):
+        dtype = dtype if np.dtype(dtype).kind == "f" else np.float64
+    info = xp.finfo(dtype)
+    return float(info.smallest_normal / info.eps), float(info.max * info.eps)
 
 
-def _quad(w: NDArray, cov: NDArray | None) -> NDArray:
-    """Row-wise w^T Sigma w (or w^T w, summed as numpy.linalg.norm does), may overflow."""
+def _quad(w: NDArray, cov: NDArray | None, xp: ArrayNamespace) -> NDArray:
+    """Row-wise w^T Sigma w (or w^T w), may overflow."""
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        if cov is None:
-            return np.add.reduce(w * w, axis=-1)
-        return np.einsum("...i,...i->...", w @ cov, w)
+        # without cov, summed as numpy.linalg.norm does
+        return xp.sum(w * w, axis=-1) if cov is None else xp.rowdot(w @ cov, w)
 
 
-def _unsafe(quad: NDArray) -> NDArray:
+def _unsafe(quad: NDArray, xp: ArrayNamespace) -> NDArray:
     """Rows whose squared norm is outside :func:`safe_squares` (or not finite)."""
-    lo, hi = safe_squares(quad.dtype)
+    lo, hi = safe_squares(quad.dtype, xp)
     return ~((quad >= lo) & (quad <= hi))
+
+
+def _rescaled(w: NDArray, cov: NDArray | None, bad: NDArray, direct: NDArray,
+              xp: ArrayNamespace, norm: bool) -> NDArray:
+    r"""``direct`` with its ``bad`` rows recomputed from ``w / s``, s = :func:`row_scale` (MATH §8).
+
+    The norm (``norm=True``) is :math:`s\|w/s\|_\Sigma`; the chart :math:`\varphi(w/s)`.
+    """
+    s = row_scale(w, xp)
+    unit = w / s
+    root = xp.sqrt(_quad(unit, cov, xp))[..., None]
+    return xp.where(bad[..., None], s * root if norm else unit / root, direct)
 
 
 def scaled_norm(w: NDArray, cov: NDArray | None = None) -> NDArray:
@@ -106,14 +124,12 @@ def scaled_norm(w: NDArray, cov: NDArray | None = None) -> NDArray:
     >>> scaled_norm(np.array([[3e-200, 4e-200], [3e200, 4e200]])).ravel().tolist()
     [5e-200, 5e+200]
     """
-    quad = _quad(w, cov)
-    out = np.sqrt(quad)[..., None]
-    bad = _unsafe(quad)
-    if np.any(bad):
-        rows = w[bad]
-        s = row_scale(rows)
-        out[bad] = s * np.sqrt(_quad(rows / s, cov))[..., None]
-    return out
+    xp = namespace(w)
+    cov = None if cov is None else xp.like(cov, w)
+    quad = _quad(w, cov, xp)
+    out = xp.sqrt(quad)[..., None]
+    bad = _unsafe(quad, xp)
+    return _rescaled(w, cov, bad, out, xp, norm=True) if xp.maybe_any(bad) else out
 
 
 def chart(w: NDArray, cov: NDArray | None) -> NDArray:
@@ -133,23 +149,29 @@ def chart(w: NDArray, cov: NDArray | None) -> NDArray:
     >>> chart(np.array([[1e200, 1e200, 0.0]]), np.eye(3)).round(12).tolist()
     [[0.707106781187, 0.707106781187, 0.0]]
     """
-    quad = _quad(w, cov)
-    bad = _unsafe(quad)
+    xp = namespace(w)
+    cov = None if cov is None else xp.like(cov, w)
+    quad = _quad(w, cov, xp)
+    bad = _unsafe(quad, xp)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = w / np.sqrt(quad)[..., None]
-    if np.any(bad):
-        rows = w[bad]
-        unit = rows / row_scale(rows)
-        out[bad] = unit / np.sqrt(_quad(unit, cov))[..., None]
-    return out
+        out = w / xp.sqrt(quad)[..., None]
+    return _rescaled(w, cov, bad, out, xp, norm=False) if xp.maybe_any(bad) else out
 
 
 def _points(w: ArrayLike, name: str, cov: NDArray | None = None) -> NDArray:
-    arr = as_float_array(w, name, min_ndim=1)
+    """``w`` checked (on its numpy view); a foreign array (torch, jax, ...) is returned as is."""
+    arr = as_float_array(to_numpy(w), name, min_ndim=1)
     if cov is not None:
         check_dimension(arr, cov.shape[0], name)
     check_rows(arr, name)
-    return arr
+    return arr if is_numpy(namespace(w)) else w
+
+
+def _vectors(xi: ArrayLike, name: str, d: int, source: str = "cov") -> NDArray:
+    """``xi`` checked as :func:`_points` does, without the row check."""
+    arr = as_float_array(to_numpy(xi), name, min_ndim=1)
+    check_dimension(arr, d, name, source)
+    return arr if is_numpy(namespace(xi)) else xi
 
 
 def covariance_norm(w: ArrayLike, cov: ArrayLike) -> NDArray:
@@ -171,9 +193,7 @@ def covariance_norm(w: ArrayLike, cov: ArrayLike) -> NDArray:
     2.0
     """
     cov = checked_covariance(cov)
-    w = as_float_array(w, "w", min_ndim=1)
-    check_dimension(w, cov.shape[0], "w")
-    return scaled_norm(w, cov)[..., 0]
+    return scaled_norm(_vectors(w, "w", cov.shape[0]), cov)[..., 0]
 
 
 def neuron_radii(w: ArrayLike) -> NDArray:
@@ -243,11 +263,11 @@ def sphere_to_manifold_differential(w: ArrayLike, tangent_vec: ArrayLike,
     """
     cov = checked_covariance(cov)
     w = _points(w, "w", cov)
-    zeta = as_float_array(tangent_vec, "tangent_vec", min_ndim=1)
-    check_dimension(zeta, cov.shape[0], "tangent_vec")
+    zeta = _vectors(tangent_vec, "tangent_vec", cov.shape[0])
+    xp = namespace(w, zeta)
     norm_w = scaled_norm(w, cov)
     u = chart(w, cov)
-    return (zeta - u * np.einsum("...i,...i->...", u @ cov, zeta)[..., None]) / norm_w
+    return (zeta - u * xp.rowdot(u @ xp.like(cov, u), zeta)[..., None]) / norm_w
 
 
 def manifold_to_sphere_differential(u: ArrayLike, tangent_vec: ArrayLike) -> NDArray:
@@ -262,8 +282,8 @@ def manifold_to_sphere_differential(u: ArrayLike, tangent_vec: ArrayLike) -> NDA
     [0.0, 0.5]
     """
     u = _points(u, "u")
-    xi = as_float_array(tangent_vec, "tangent_vec", min_ndim=1)
-    check_dimension(xi, u.shape[-1], "tangent_vec", "u")
+    xi = _vectors(tangent_vec, "tangent_vec", u.shape[-1], "u")
+    xp = namespace(u, xi)
     norm_u = scaled_norm(u)
     unit = chart(u, None)
-    return (xi - unit * np.sum(unit * xi, axis=-1, keepdims=True)) / norm_u
+    return (xi - unit * xp.rowdot(unit, xi)[..., None]) / norm_u
