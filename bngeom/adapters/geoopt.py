@@ -83,13 +83,15 @@ def _numpy(x: Any) -> Any:
 
 
 def _core(function: Any, *args: Any, **options: Any) -> Any:
-    """``function`` of the core on numpy views of the tensors, back as a tensor like the first.
+    """``function`` of the core on the arguments, geoopt's tensors handed over as plain tensors.
 
-    Until the core computes on torch tensors itself: no autograd through these calls.
+    geoopt's ``ManifoldParameter`` and ``ManifoldTensor`` are ``torch.Tensor`` subclasses;
+    the core computes on torch tensors (differentiably) and returns torch tensors.
     """
-    like = args[0]
-    out = function(*map(_numpy, args), **{k: _numpy(v) for k, v in options.items()})
-    return torch.as_tensor(out, dtype=like.dtype, device=like.device)
+    def plain(a: Any) -> Any:
+        return a.as_subclass(torch.Tensor) if isinstance(a, torch.Tensor) else a
+
+    return function(*map(plain, args), **{k: plain(v) for k, v in options.items()})
 
 
 class BNSphere(Manifold):

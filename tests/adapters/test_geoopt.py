@@ -469,3 +469,40 @@ def test_manifold_parameters_and_tensors_go_through_every_method(kind):
     np.testing.assert_allclose(values[-2].detach().numpy(),
                                manifold.norm(p, manifold.logmap(p, q)).detach().numpy(),
                                rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# torch's autograd differentiates through the methods
+
+
+@pytest.mark.parametrize("method", ["inner", "norm", "dist", "expmap", "logmap", "retr",
+                                    "transp", "egrad2rgrad", "proju", "projx"])
+def test_autograd_through_the_methods_agrees_with_finite_differences(method):
+    sphere = BNSphere(COV, radius=np.array([0.7, 1.3, 2.0]))
+    rng = np.random.default_rng(5)
+    u = geo.random_point(COV, 3, rng=rng)
+    v = geo.random_point(COV, 3, rng=rng)
+    xi = geo.random_tangent_vector(u, COV, rng=rng, scale=0.3)
+    args = {"inner": (u, xi, xi), "norm": (u, xi), "dist": (u, v), "expmap": (u, xi),
+            "logmap": (u, v), "retr": (u, xi), "transp": (u, v, xi),
+            "egrad2rgrad": (u, rng.standard_normal(u.shape)), "proju": (u, xi + u),
+            "projx": (u * 1.5,)}[method]
+    inputs = tuple(_t(a).requires_grad_() for a in args)
+    assert torch.autograd.gradcheck(getattr(sphere, method), inputs, eps=1e-6, atol=1e-7)
+
+
+def test_a_loss_of_distances_is_differentiated_on_the_parameter():
+    """A geodesic loss (e.g. to teacher neurons) backpropagates into a ManifoldParameter."""
+    manifold = NeuronManifold(COV)
+    torch.manual_seed(2)
+    teacher = manifold.random(4, 4, dtype=F64)
+    student = geoopt.ManifoldParameter(manifold.random(4, 4, dtype=F64), manifold=manifold)
+    optimizer = geoopt.optim.RiemannianSGD([student], lr=0.2)
+    first = None
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = manifold.dist2(student, teacher).sum()
+        loss.backward()
+        optimizer.step()
+        first = loss.item() if first is None else first
+    assert manifold.dist2(student, teacher).sum().item() < 1e-3 * first
