@@ -361,9 +361,18 @@ class SigmaSphereMetric(RiemannianMetric):
 
     # matrices ------------------------------------------------------------
 
+    def _core(self, func: Callable, *, scaled: bool = False, **arrays: ArrayLike) -> NDArray:
+        """``func`` of :mod:`bngeom.geometry` on the named arrays, in their order, then ``cov``.
+
+        Each array is checked under its own name; ``scaled`` passes the radius (the
+        operations whose value depends on r), and ``validate`` is the space's.
+        """
+        extra = {"radius": self.radius} if scaled else {}
+        return func(*(self._u(x, name) for name, x in arrays.items()), self.cov,
+                    validate=self._space.validate, **extra)
+
     def _matrix(self, func: Callable, base_point: ArrayLike | None) -> NDArray:
-        return func(self._u(base_point, "base_point"), self.cov, radius=self.radius,
-                    validate=self._space.validate)
+        return self._core(func, scaled=True, base_point=base_point)
 
     def metric_matrix(self, base_point: ArrayLike | None = None) -> NDArray:
         r"""SPD :math:`r^2(G(u)^+ + nn^\top)`, equal to the metric on tangent vectors.
@@ -404,28 +413,22 @@ class SigmaSphereMetric(RiemannianMetric):
     def curvature(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                   tangent_vec_c: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
         """:math:`R(X,Y)Z = g(Y,Z)X - g(X,Z)Y` (:func:`bngeom.geometry.curvature`)."""
-        return geometry.curvature(
-            self._u(base_point, "base_point"), self._u(tangent_vec_a, "tangent_vec_a"),
-            self._u(tangent_vec_b, "tangent_vec_b"), self._u(tangent_vec_c, "tangent_vec_c"),
-            self.cov, validate=self._space.validate)
+        return self._core(geometry.curvature, base_point=base_point, tangent_vec_a=tangent_vec_a,
+                          tangent_vec_b=tangent_vec_b, tangent_vec_c=tangent_vec_c)
 
     def sectional_curvature(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                             base_point: ArrayLike | None = None) -> NDArray:
         """:math:`1/r^2` on every plane (:func:`bngeom.geometry.sectional_curvature`)."""
-        return geometry.sectional_curvature(
-            self._u(base_point, "base_point"), self._u(tangent_vec_a, "tangent_vec_a"),
-            self._u(tangent_vec_b, "tangent_vec_b"), self.cov, radius=self.radius,
-            validate=self._space.validate)
+        return self._core(geometry.sectional_curvature, scaled=True, base_point=base_point,
+                          tangent_vec_a=tangent_vec_a, tangent_vec_b=tangent_vec_b)
 
     def riemann_tensor(self, base_point: ArrayLike | None = None) -> NDArray:
         """Ambient :math:`R_{ijk}{}^l` (:func:`bngeom.geometry.riemann_tensor`)."""
-        return geometry.riemann_tensor(self._u(base_point, "base_point"), self.cov,
-                                       validate=self._space.validate)
+        return self._core(geometry.riemann_tensor, base_point=base_point)
 
     def ricci_tensor(self, base_point: ArrayLike | None = None) -> NDArray:
         """:math:`(d-2)G(u)^+` (:func:`bngeom.geometry.ricci_tensor`)."""
-        return geometry.ricci_tensor(self._u(base_point, "base_point"), self.cov,
-                                     validate=self._space.validate)
+        return self._core(geometry.ricci_tensor, base_point=base_point)
 
     def scalar_curvature(self, base_point: ArrayLike | None = None) -> NDArray:
         """:math:`(d-1)(d-2)/r^2` (:func:`bngeom.geometry.scalar_curvature`)."""
@@ -435,10 +438,9 @@ class SigmaSphereMetric(RiemannianMetric):
                              tangent_vec_c: ArrayLike, tangent_vec_d: ArrayLike,
                              base_point: ArrayLike | None = None) -> NDArray:
         r""":math:`(\nabla_H R)(X,Y)Z = 0` (:func:`bngeom.geometry.curvature_derivative`)."""
-        return geometry.curvature_derivative(
-            self._u(base_point, "base_point"), self._u(tangent_vec_a, "tangent_vec_a"),
-            self._u(tangent_vec_b, "tangent_vec_b"), self._u(tangent_vec_c, "tangent_vec_c"),
-            self._u(tangent_vec_d, "tangent_vec_d"), self.cov, validate=self._space.validate)
+        return self._core(geometry.curvature_derivative, base_point=base_point,
+                          tangent_vec_a=tangent_vec_a, tangent_vec_b=tangent_vec_b,
+                          tangent_vec_c=tangent_vec_c, tangent_vec_d=tangent_vec_d)
 
     def directional_curvature_derivative(self, tangent_vec_a: ArrayLike,
                                          tangent_vec_b: ArrayLike,
@@ -452,21 +454,17 @@ class SigmaSphereMetric(RiemannianMetric):
     def inner_product(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                       base_point: ArrayLike | None = None) -> NDArray:
         """:math:`r^2 g_u(\\xi, \\eta)` (:func:`bngeom.geometry.inner_product`)."""
-        return geometry.inner_product(
-            self._u(base_point, "base_point"), self._u(tangent_vec_a, "tangent_vec_a"),
-            self._u(tangent_vec_b, "tangent_vec_b"), self.cov, radius=self.radius,
-            validate=self._space.validate)
+        return self._core(geometry.inner_product, scaled=True, base_point=base_point,
+                          tangent_vec_a=tangent_vec_a, tangent_vec_b=tangent_vec_b)
 
     def squared_norm(self, vector: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
         """:math:`r^2 g_u(\\xi, \\xi)` (:func:`bngeom.geometry.squared_norm`)."""
-        return geometry.squared_norm(self._u(base_point, "base_point"),
-                                     self._u(vector, "vector"), self.cov,
-                                     radius=self.radius, validate=self._space.validate)
+        return self._core(geometry.squared_norm, scaled=True, base_point=base_point,
+                          vector=vector)
 
     def norm(self, vector: ArrayLike, base_point: ArrayLike | None = None) -> NDArray:
         """:math:`r\\sqrt{g_u(\\xi, \\xi)}` (:func:`bngeom.geometry.norm`)."""
-        return geometry.norm(self._u(base_point, "base_point"), self._u(vector, "vector"),
-                             self.cov, radius=self.radius, validate=self._space.validate)
+        return self._core(geometry.norm, scaled=True, base_point=base_point, vector=vector)
 
     def riemannian_gradient(self, euclidean_grad: ArrayLike, base_point: ArrayLike) -> NDArray:
         """Theorem 2: :math:`G(u)\\nabla/r^2` (:func:`bngeom.geometry.riemannian_gradient`).
@@ -475,33 +473,26 @@ class SigmaSphereMetric(RiemannianMetric):
         of geomstats' metric interface; equal to ``bn_cometric_matrix @ grad``, and
         to ``cometric_matrix @ to_tangent(grad)``).
         """
-        return geometry.riemannian_gradient(
-            self._u(base_point, "base_point"), self._u(euclidean_grad, "euclidean_grad"),
-            self.cov, radius=self.radius, validate=self._space.validate)
+        return self._core(geometry.riemannian_gradient, scaled=True, base_point=base_point,
+                          euclidean_grad=euclidean_grad)
 
     # geodesics -----------------------------------------------------------
 
     def exp(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> NDArray:
         """Riemannian exponential (:func:`bngeom.geometry.exp`)."""
-        return geometry.exp(self._u(base_point, "base_point"),
-                            self._u(tangent_vec, "tangent_vec"), self.cov,
-                            validate=self._space.validate)
+        return self._core(geometry.exp, base_point=base_point, tangent_vec=tangent_vec)
 
     def log(self, point: ArrayLike, base_point: ArrayLike) -> NDArray:
         """Riemannian logarithm (:func:`bngeom.geometry.log`)."""
-        return geometry.log(self._u(base_point, "base_point"), self._u(point, "point"),
-                            self.cov, validate=self._space.validate)
+        return self._core(geometry.log, base_point=base_point, point=point)
 
     def dist(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
         """Geodesic distance :math:`r\\angle(\\breve u, \\breve v)` (``geometry.dist``)."""
-        return geometry.dist(self._u(point_a, "point_a"), self._u(point_b, "point_b"),
-                             self.cov, radius=self.radius, validate=self._space.validate)
+        return self._core(geometry.dist, scaled=True, point_a=point_a, point_b=point_b)
 
     def squared_dist(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
         """Squared geodesic distance (:func:`bngeom.geometry.squared_dist`)."""
-        return geometry.squared_dist(self._u(point_a, "point_a"), self._u(point_b, "point_b"),
-                                     self.cov, radius=self.radius,
-                                     validate=self._space.validate)
+        return self._core(geometry.squared_dist, scaled=True, point_a=point_a, point_b=point_b)
 
     def geodesic(self, initial_point: ArrayLike, end_point: ArrayLike | None = None,
                  initial_tangent_vec: ArrayLike | None = None) -> Callable[[ArrayLike], NDArray]:
@@ -808,10 +799,10 @@ class BNMetric(ProductRiemannianMetric):
     def inner_product(self, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
                       base_point: ArrayLike | None = None) -> NDArray:
         """:math:`r^2 g_u(\\xi,\\eta) + \\alpha\\beta`."""
-        out = self._compiled(_checked.space_inner_product,
-                             (base_point, tangent_vec_a, tangent_vec_b), self._space.radius)
-        if out is not None:
-            return out
+        arrays = (base_point, tangent_vec_a, tangent_vec_b)
+        if (fast := self._compiled(_checked.space_inner_product, arrays,
+                                   self._space.radius)) is not None:
+            return fast
         u, _ = self._split(base_point, "base_point")
         xi, alpha = self._split(tangent_vec_a, "tangent_vec_a")
         eta, beta = self._split(tangent_vec_b, "tangent_vec_b")
@@ -851,18 +842,16 @@ class BNMetric(ProductRiemannianMetric):
 
     def exp(self, tangent_vec: ArrayLike, base_point: ArrayLike) -> NDArray:
         """:math:`(\\exp_u\\xi, a + \\alpha)`."""
-        out = self._compiled(_checked.space_exp, (base_point, tangent_vec))
-        if out is not None:
-            return out
+        if (fast := self._compiled(_checked.space_exp, (base_point, tangent_vec))) is not None:
+            return fast
         u, a = self._split(base_point, "base_point")
         xi, alpha = self._split(tangent_vec, "tangent_vec")
         return _join(self._u_metric.exp(xi, u), a + alpha)
 
     def log(self, point: ArrayLike, base_point: ArrayLike) -> NDArray:
         """:math:`(\\log_u v, b - a)`."""
-        out = self._compiled(_checked.space_log, (point, base_point))
-        if out is not None:
-            return out
+        if (fast := self._compiled(_checked.space_log, (point, base_point))) is not None:
+            return fast
         u, a = self._split(base_point, "base_point")
         v, b = self._split(point, "point")
         return _join(self._u_metric.log(v, u), b - a)
@@ -875,9 +864,9 @@ class BNMetric(ProductRiemannianMetric):
 
     def dist(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
         """:math:`d_M = \\sqrt{d_g(u, v)^2 + (a - b)^2}` (MATH §5)."""
-        out = self._compiled(_checked.space_dist, (point_a, point_b), self._space.radius)
-        if out is not None:
-            return out
+        if (fast := self._compiled(_checked.space_dist, (point_a, point_b),
+                                   self._space.radius)) is not None:
+            return fast
         u, a = self._split(point_a, "point_a")
         v, b = self._split(point_b, "point_b")
         return np.hypot(self._u_metric.dist(u, v), a - b)

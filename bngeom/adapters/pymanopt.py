@@ -523,10 +523,10 @@ class BNManifold(Manifold):
         pairs the gradient at ``x`` with the direction it has just transported
         from ``x`` to the next point. Any other non-tangent vector raises.
         """
-        out = self._compiled(_checked.rows_inner_product,
-                             (point, tangent_vector_a, tangent_vector_b), self.rows._radii_sq)
-        if out is not None:
-            return float(out[0])
+        arrays = (point, tangent_vector_a, tangent_vector_b)
+        if (fast := self._compiled(_checked.rows_inner_product, arrays,
+                                   self.rows._radii_sq)) is not None:
+            return float(fast[0])
         U = _pair(point, "point")[0]
         a_vec, b_vec = (self._from_here(v, U) for v in (tangent_vector_a, tangent_vector_b))
         rows, outs = self._both("inner_product", ("point", "tangent_vector_a",
@@ -548,9 +548,8 @@ class BNManifold(Manifold):
 
     def dist(self, point_a: Any, point_b: Any) -> float:
         """Geodesic distance, :math:`\\sqrt{d_{rows}^2 + \\|a - b\\|^2}` (MATH §5)."""
-        out = self._compiled(_checked.rows_dist, (point_a, point_b), self.radii)
-        if out is not None:
-            return float(out[0])
+        if (fast := self._compiled(_checked.rows_dist, (point_a, point_b), self.radii)) is not None:
+            return float(fast[0])
         rows, outs = self._both("dist", ("point_a", "point_b"), (point_a, point_b))
         return float(np.sqrt(rows ** 2 + outs ** 2))
 
@@ -583,24 +582,21 @@ class BNManifold(Manifold):
 
     def exp(self, point: Any, tangent_vector: Any) -> list[NDArray]:
         """Riemannian exponential ``[exp_U(xi), a + alpha]``."""
-        out = self._compiled(_checked.rows_step, (point, tangent_vector), False)
-        if out is not None:
-            return list(out)
+        if (fast := self._compiled(_checked.rows_step, (point, tangent_vector), False)) is not None:
+            return list(fast)
         return list(self._both("exp", ("point", "tangent_vector"), (point, tangent_vector)))
 
     def retraction(self, point: Any, tangent_vector: Any) -> list[NDArray]:
         """Second-order retraction (:meth:`SigmaSphereRows.retraction`) and ``a + alpha``."""
-        out = self._compiled(_checked.rows_step, (point, tangent_vector), True)
-        if out is not None:
-            return list(out)
+        if (fast := self._compiled(_checked.rows_step, (point, tangent_vector), True)) is not None:
+            return list(fast)
         return list(self._both("retraction", ("point", "tangent_vector"),
                                (point, tangent_vector)))
 
     def log(self, point_a: Any, point_b: Any) -> BNTangentVector:
         """Riemannian logarithm ``[log_U(V), b - a]``."""
-        out = self._compiled(_checked.rows_log, (point_a, point_b))
-        if out is not None:
-            return BNTangentVector(out)
+        if (fast := self._compiled(_checked.rows_log, (point_a, point_b))) is not None:
+            return BNTangentVector(fast)
         return self._vector("log", ("point_a", "point_b"), point_a, point_b)
 
     def transport(self, point_a: Any, point_b: Any, tangent_vector_a: Any) -> BNTangentVector:
