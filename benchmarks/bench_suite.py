@@ -24,6 +24,11 @@ for PyTorch), float64:
   entropic between two 20,000-particle measures at most 30 s.
 * **B5**: the default run of ``bngeom reproduce`` at most 120 s wall time
   (a subprocess).
+* **B7, the core on torch tensors**: inner product, exp, a retraction, log, dist and the
+  tangent projection of :mod:`bngeom.geometry` on 100,000 torch CPU float64 tensors,
+  ``d = 64``, anisotropic :math:`\Sigma`, ``validate=False``, against geoopt's ``Sphere`` on
+  the isometric unit vectors: geometric mean of the ratios at most 1.5 (values equal the
+  numpy core's to 1e-12, in the notes).
 * **B8, mini-batch SGD step** with batch statistics, momentum 0.9 and weight decay
   (``B = 256``, ``d = 64``, ``m = 2048``, tanh): at least 2 times faster than PyTorch
   (``BatchNorm1d`` in training mode + ``torch.optim.SGD``), gradients and updated weights
@@ -70,7 +75,7 @@ from bngeom.cli import integer_at_least
 __all__ = ["GROUPS", "Sizes", "FULL", "QUICK", "run", "format_table", "format_markdown", "main"]
 
 #: Target groups, in order.
-GROUPS = ("B1", "B2", "B3", "B4", "B5", "B6", "B8")
+GROUPS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8")
 DEFAULT_OUT = "bngeom-bench.json"
 
 
@@ -865,6 +870,83 @@ def bench_b6(sizes: Sizes, repeats: int, quick: bool) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------
+# B7: the core on torch tensors against geoopt's Sphere
+
+
+def _b7_ops(n: int, d: int, threads: int):
+    """(bngeom on torch, geoopt Sphere, numpy core) callables per operation, float64."""
+    import geoopt
+    import torch
+
+    from bngeom.geometry import charts
+
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((d, d))
+    cov = A @ A.T / d + np.diag(np.logspace(-1, 1, d))        # anisotropic SPD
+    u, v = geometry.random_point(cov, n, rng=rng), geometry.random_point(cov, n, rng=rng)
+    xi = geometry.random_tangent_vector(u, cov, rng=rng)
+    eta = geometry.random_tangent_vector(u, cov, rng=rng)
+    g = rng.standard_normal((n, d))
+    # the isometric batch on the round sphere: x = u/|u|, zeta = d psi_u(xi)
+    x, y = charts.normalize_to_sphere(u), charts.normalize_to_sphere(v)
+    zeta = charts.manifold_to_sphere_differential(u, xi)
+    zeta2 = charts.manifold_to_sphere_differential(u, eta)
+    t = {k: torch.from_numpy(a) for k, a in dict(u=u, v=v, xi=xi, eta=eta, g=g, x=x, y=y,
+                                                 zeta=zeta, zeta2=zeta2).items()}
+    sphere = geoopt.Sphere()
+    geo = geometry
+
+    def ops(a: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+        return {
+            "inner_product": lambda: geo.inner_product(a["u"], a["xi"], a["eta"], cov,
+                                                       validate=False),
+            "exp": lambda: geo.exp(a["u"], a["xi"], cov, validate=False),
+            # the chart phi(u + xi) onto N_Sigma (unchecked): the projection retraction
+            "retraction": lambda: charts.chart(a["u"] + a["xi"], cov),
+            "log": lambda: geo.log(a["u"], a["v"], cov, validate=False),
+            "dist": lambda: geo.dist(a["u"], a["v"], cov, validate=False),
+            "projection": lambda: geo.to_tangent(a["u"], a["g"], cov, validate=False),
+        }
+
+    peer = {"inner_product": lambda: sphere.inner(t["x"], t["zeta"], t["zeta2"]),
+            "exp": lambda: sphere.expmap(t["x"], t["zeta"]),
+            "retraction": lambda: sphere.retr(t["x"], t["zeta"]),
+            "log": lambda: sphere.logmap(t["x"], t["y"]),
+            "dist": lambda: sphere.dist(t["x"], t["y"]),
+            "projection": lambda: sphere.proju(t["x"], t["g"])}
+    numpy_core = ops(dict(u=u, v=v, xi=xi, eta=eta, g=g))
+    return ops(t), peer, numpy_core, f"torch {torch.__version__}, geoopt {geoopt.__version__}"
+
+
+def bench_b7(sizes: Sizes, repeats: int, quick: bool, threads: int) -> list[dict[str, Any]]:
+    """B7 rows: the core on torch float64 tensors vs geoopt's Sphere, per operation."""
+    group = "B7"
+    n, d = sizes.b1_points, sizes.b1_dim
+    goal = "geo mean <= 1.5"
+    for name in ("torch", "geoopt"):
+        if importlib.util.find_spec(name) is None:
+            return [_skipped(group, "B7", f"the core on torch tensors, {n:,} points, d={d}",
+                             goal, f"{name} unavailable (the optional torch extra)")]
+    ours, peer, numpy_core, versions = _b7_ops(n, d, threads)
+    rows, ratios = [], []
+    for op in ours:
+        t_ours, t_peer = _median_time(ours[op], repeats), _median_time(peer[op], repeats)
+        error = _relative_error(ours[op]().numpy(), numpy_core[op]())
+        ratios.append(t_ours / t_peer)
+        rows.append(_row(group, f"B7.{op}", f"{op}, {n:,} torch float64 points, d={d}, "
+                                            "validate=False",
+                         {"bngeom.geometry (torch)": t_ours, "geoopt Sphere": t_peer},
+                         t_ours / t_peer, "<= 4", _assess(t_ours / t_peer <= 4, quick),
+                         note=f"relative difference to the numpy core {error:.1e}"))
+    gm = _geo_mean(ratios)
+    rows.append(_row(group, "B7.geomean", f"geometric mean of {len(ratios)} ratios", {}, gm,
+                     goal, _assess(gm <= 1.5, quick),
+                     note=f"max ratio {max(ratios):.2f}; {versions}"))
+    return rows
+
+
+# ---------------------------------------------------------------------------
 # the suite
 
 
@@ -948,6 +1030,8 @@ def run(quick: bool = False, *, only: Sequence[str] | None = None, repeats: int 
                     out = bench_b4(sizes, repeats, quick, threads)
                 elif g == "B6":
                     out = bench_b6(sizes, repeats, quick)
+                elif g == "B7":
+                    out = bench_b7(sizes, repeats, quick, threads)
                 elif g == "B8":
                     out = bench_b8(B8_QUICK if quick else B8_FULL, repeats, quick, threads)
                 else:

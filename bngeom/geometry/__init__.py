@@ -29,6 +29,14 @@ The contract shared by every function below (written once, here):
   broadcast, points on :math:`N_\Sigma` and vectors in :math:`T_u N_\Sigma` to 1e-6
   relative). Pass False in hot loops whose input is known to be valid. Per-call checks of
   points and vectors are linear in the batch.
+* Arrays: points and vectors may be numpy arrays, torch tensors (CPU; float64 or float32),
+  jax arrays or autograd's traced arrays (and those of any array API library); the metric
+  functions, the geodesics, the projections, the metric matrices and the curvature compute
+  on them natively (one definition of each formula, :mod:`bngeom._xp`), so the result has
+  the input's type and dtype and automatic derivatives flow through it. The checks of
+  ``validate`` run on a numpy view of the input; under ``jax.jit`` pass ``validate=False``.
+  ``random_point``, ``random_tangent_vector``, ``belongs``, ``is_tangent`` and the constant
+  curvatures return numpy arrays.
 * Errors: with ``validate``, a ``ValueError`` names the argument and the broken condition
   (``cov`` not symmetric positive definite, a point off :math:`N_\Sigma`, a vector not
   tangent, an input not finite, shapes that do not broadcast, a radius not positive, a
@@ -510,21 +518,19 @@ def to_tangent(base_point: ArrayLike, vector: ArrayLike, cov: ArrayLike, *,
     r"""Euclidean-orthogonal projection of ambient vectors onto :math:`T_u N_\Sigma`.
 
     :math:`v - \Sigma u\,(\Sigma u)^\top v / \|\Sigma u\|^2`: removes the
-    component along the normal :math:`\Sigma u`.
+    component along the normal :math:`\Sigma u`. The arguments and the shape of the result
+    are those of :func:`oblique_projection`; the two projections differ in their direction
+    (along the normal here, along :math:`u` there).
 
     Parameters
     ----------
-    base_point : array_like, shape (..., d)
-        Point(s) :math:`u` on :math:`N_\Sigma`.
-    vector : array_like, shape (..., d)
-        Ambient vector(s) :math:`v`, broadcasting against ``base_point``.
-    cov, validate
-        As in the module's shared contract.
+    base_point, vector, cov, validate
+        As in :func:`oblique_projection`.
 
     Returns
     -------
     ndarray, shape (..., d)
-        The projection of :math:`v` onto :math:`T_u N_\Sigma`, of the broadcast batch shape.
+        The Euclidean projection of :math:`v` onto :math:`T_u N_\Sigma`.
 
     Examples
     --------
@@ -730,14 +736,13 @@ def norm(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
          radius: ArrayLike = 1.0, validate: bool = True) -> NDArray:
     r"""Length :math:`r\sqrt{g_u(\xi, \xi)}` (Prop. 1).
 
+    Scale-safe: where the squares of :math:`\xi` underflow, it is computed from
+    :math:`\xi/s` (MATH §8).
+
     Parameters
     ----------
-    base_point : array_like, shape (..., d)
-        Point(s) :math:`u` on :math:`N_\Sigma`.
-    tangent_vec : array_like, shape (..., d)
-        Tangent vector(s) :math:`\xi \in T_u N_\Sigma`, broadcasting against ``base_point``.
-    cov, radius, validate
-        As in the module's shared contract.
+    base_point, tangent_vec, cov, radius, validate
+        As in :func:`squared_norm`.
 
     Returns
     -------
@@ -917,10 +922,28 @@ def _cut_locus_direction(x: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
     return t / xp.sqrt(_dot(t, t, xp))
 
 
-def _sphere_angle(x: NDArray, y: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
-    """Angle between unit vectors, accurate over [0, pi] (no arccos near +-1)."""
-    diff, total = x - y, x + y
-    return 2.0 * xp.atan2(xp.sqrt0(xp.rowdot(diff, diff)), xp.sqrt0(xp.rowdot(total, total)))
+def _sphere_angle(u: NDArray, v: NDArray, xp: ArrayNamespace = NUMPY) -> NDArray:
+    r"""Angle between :math:`\breve u` and :math:`\breve v`, accurate over [0, pi] (MATH §8).
+
+    :math:`2\,\mathrm{atan2}(\|\breve u-\breve v\|, \|\breve u+\breve v\|)`. The squared
+    chords are :math:`2 \mp 2c` with :math:`c = \breve u^\top\breve v`: where
+    :math:`|c| <` :data:`_CHORD_COS` neither cancels, so they come from three row products
+    without forming the unit vectors; elsewhere (angles near 0 or pi) from the vectors.
+    """
+    c = xp.rowdot(u, v) / xp.sqrt(xp.rowdot(u, u) * xp.rowdot(v, v))
+    near = xp.abs(c) >= _CHORD_COS
+    c_far = xp.where(near, 0.0, c)              # rounding may put |c| above 1 near 0, pi
+    angle = 2.0 * xp.atan2(xp.sqrt0(1.0 - c_far), xp.sqrt0(1.0 + c_far))
+    if xp.maybe_any(near):
+        x, y = _unit(u, xp)[0], _unit(v, xp)[0]
+        diff, total = x - y, x + y
+        angle = xp.where(near, 2.0 * xp.atan2(xp.sqrt0(xp.rowdot(diff, diff)),
+                                              xp.sqrt0(xp.rowdot(total, total))), angle)
+    return angle
+
+
+#: Below this |cos| of the angle, 1 - cos and 1 + cos are >= 1/4: no cancellation.
+_CHORD_COS = 0.75
 
 
 @_any_array
@@ -960,10 +983,12 @@ def exp(base_point: ArrayLike, tangent_vec: ArrayLike, cov: ArrayLike, *,
         from bngeom.geometry import _compiled
 
         return _compiled.exp(u, xi, cov)
-    unit, n = _unit(u, xp)
-    zeta = (xi - unit * _dot(unit, xi, xp)) / n            # d psi_u(xi)
-    t = xp.sqrt0(_dot(zeta, zeta, xp))
-    w = xp.cos(t) * unit + xp.sin_ratio(t) * zeta          # sin(t)/t, 1 at 0
+    # phi is 0-homogeneous: exp_u(xi) = phi(|u| Exp(u/|u|, d psi_u xi)), and |u| d psi_u xi
+    # is p, xi without its component along u: two passes over (n, d) fewer
+    sq = _dot(u, u, xp)
+    p = xi - u * (_dot(u, xi, xp) / sq)
+    t = xp.sqrt0(_dot(p, p, xp) / sq)                     # |d psi_u xi|
+    w = xp.cos(t) * u + xp.sin_ratio(t) * p               # sin(t)/t, 1 at 0
     return _to_manifold(w, cov)
 
 
@@ -1091,7 +1116,7 @@ def dist(point_a: ArrayLike, point_b: ArrayLike, cov: ArrayLike, *,
         from bngeom.geometry import _compiled
 
         return _compiled.dist(u, v, r)
-    return r * _sphere_angle(_unit(u, xp)[0], _unit(v, xp)[0], xp)
+    return r * _sphere_angle(u, v, xp)
 
 
 @_any_array
@@ -1366,6 +1391,7 @@ def _n(n_samples: int) -> int:
 # curvature (MATH §9, docs/math.md §10): psi is an isometry onto the round sphere
 
 
+@_any_array
 def curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: ArrayLike,
               tangent_vec_c: ArrayLike, cov: ArrayLike, *, validate: bool = True) -> NDArray:
     r"""Riemann curvature :math:`R(X, Y)Z = g(Y, Z)X - g(X, Z)Y` of :math:`(N_\Sigma, g)` (MATH §9).
@@ -1398,14 +1424,22 @@ def curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike, tangent_vec_b: Ar
     >>> curvature(u, x, y, y, np.eye(3)).tolist()
     [0.0, 1.0, 0.0]
     """
+    u, (x, y, z), xp = _point_and_vectors(base_point, cov, validate, tangent_vec_a=tangent_vec_a,
+                                          tangent_vec_b=tangent_vec_b,
+                                          tangent_vec_c=tangent_vec_c)
+    return _inner(u, y, z, xp)[..., None] * x - _inner(u, x, z, xp)[..., None] * y
+
+
+def _point_and_vectors(base_point: ArrayLike, cov: ArrayLike, validate: bool,
+                       **vectors: ArrayLike) -> tuple[NDArray, list[NDArray], ArrayNamespace]:
+    """``(u, [vectors...], xp)``: a point and tangent vectors there, checked by name."""
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    x = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
-    y = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
-    z = _vector(tangent_vec_c, u, cov_u, validate, "tangent_vec_c")
-    return _inner(u, y, z)[..., None] * x - _inner(u, x, z)[..., None] * y
+    xp = namespace(base_point, *vectors.values())
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    return u, [_vector(v, u, cov_u, validate, name, xp) for name, v in vectors.items()], xp
 
 
+@_any_array
 def sectional_curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike,
                         tangent_vec_b: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,
                         validate: bool = True) -> NDArray:
@@ -1438,23 +1472,22 @@ def sectional_curvature(base_point: ArrayLike, tangent_vec_a: ArrayLike,
     >>> sectional_curvature(u, x, y, cov, radius=2.0).round(12).tolist()
     [0.25, 0.25, 0.25]
     """
-    cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    x = _vector(tangent_vec_a, u, cov_u, validate, "tangent_vec_a")
-    y = _vector(tangent_vec_b, u, cov_u, validate, "tangent_vec_b")
-    r_sq = _radius_sq(radius, validate, u)
-    numerator = _inner(u, curvature(u, x, y, y, cov, validate=False), x) * r_sq
-    xx, yy, xy = _inner(u, x, x), _inner(u, y, y), _inner(u, x, y)
-    wedge = (xx * yy - xy * xy) * np.square(r_sq)
+    u, (x, y), xp = _point_and_vectors(base_point, cov, validate, tangent_vec_a=tangent_vec_a,
+                                       tangent_vec_b=tangent_vec_b)
+    r_sq = _radius_sq(radius, validate, u, xp)
+    numerator = _inner(u, curvature(u, x, y, y, cov, validate=False), x, xp) * r_sq
+    xx, yy, xy = _inner(u, x, x, xp), _inner(u, y, y, xp), _inner(u, x, y, xp)
+    wedge = (xx * yy - xy * xy) * (r_sq * r_sq)
     # no plane when |X ^ Y|^2 is rounding error of |X|^2 |Y|^2 (always for d = 2)
-    safe = wedge > _PLANE_RTOL * xx * yy * np.square(r_sq)
-    return np.where(safe, numerator / np.where(safe, wedge, 1.0), 0.0)
+    safe = wedge > _PLANE_RTOL * xx * yy * (r_sq * r_sq)
+    return xp.where(safe, numerator / xp.where(safe, wedge, 1.0), 0.0)
 
 
 #: Relative size of |X ^ Y|^2 against |X|^2 |Y|^2 below which X, Y span no plane.
 _PLANE_RTOL = 1e-12
 
 
+@_any_array
 def riemann_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = True) -> NDArray:
     r"""Riemann tensor :math:`R_{ijk}{}^l` in ambient coordinates (geomstats' index order).
 
@@ -1485,14 +1518,14 @@ def riemann_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = Tr
     >>> np.einsum("ijkl,j,k,i->l", t, x, y, y).tolist()
     [0.0, 1.0, 0.0]
     """
-    cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    g_plus, nn = _pinv_closed_form(u, cov_u)
-    q = np.eye(u.shape[-1]) - nn
-    return (np.einsum("...ki,...jl->...ijkl", g_plus, q)
-            - np.einsum("...ji,...kl->...ijkl", g_plus, q))
+    u, g_plus, nn, xp = _closed_form_at(base_point, cov, validate)
+    q = xp.eye(u.shape[-1], dtype=u.dtype) - nn
+    # T_ijkl = G+_ki Q_jl - G+_ji Q_kl, by broadcasting (einsum is not in the array API)
+    return (xp.matrix_transpose(g_plus)[..., :, None, :, None] * q[..., None, :, None, :]
+            - xp.matrix_transpose(g_plus)[..., :, :, None, None] * q[..., None, None, :, :])
 
 
+@_any_array
 def ricci_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = True) -> NDArray:
     r"""Ricci tensor :math:`\mathrm{Ric} = (d - 2)\,g` as an ambient matrix :math:`(d-2) G(u)^+`.
 
@@ -1518,9 +1551,17 @@ def ricci_tensor(base_point: ArrayLike, cov: ArrayLike, *, validate: bool = True
     >>> ricci_tensor(np.array([1.0, 0.0, 0.0]), np.eye(3)).round(12).tolist()
     [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
+    u, g_plus, _, xp = _closed_form_at(base_point, cov, validate)
+    return (u.shape[-1] - 2) * g_plus
+
+
+def _closed_form_at(base_point: ArrayLike, cov: ArrayLike, validate: bool
+                    ) -> tuple[NDArray, NDArray, NDArray, ArrayNamespace]:
+    """``(u, G(u)^+, n n^T, xp)`` (:func:`_pinv_closed_form`) at a checked point."""
     cov = _cov(cov, validate)
-    u, cov_u = _point(base_point, cov, validate)
-    return (u.shape[-1] - 2) * _pinv_closed_form(u, cov_u)[0]
+    xp = namespace(base_point)
+    u, cov_u = _point(base_point, cov, validate, xp=xp)
+    return (u, *_pinv_closed_form(u, cov_u, xp), xp)
 
 
 def scalar_curvature(base_point: ArrayLike, cov: ArrayLike, *, radius: ArrayLike = 1.0,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bngeom import geometry as geo
 from bngeom.geometry import charts
@@ -58,6 +60,11 @@ CASES = {
     "cometric_matrix": lambda a: geo.cometric_matrix(a["u"], COV),
     "bn_cometric_matrix": lambda a: geo.bn_cometric_matrix(a["u"], COV),
     "pinv_metric_matrix": lambda a: geo.pinv_metric_matrix(a["u"], COV),
+    "curvature": lambda a: geo.curvature(a["u"], a["xi"], a["eta"], a["xi"], COV),
+    "sectional_curvature": lambda a: geo.sectional_curvature(a["u"], a["xi"], a["eta"], COV,
+                                                             radius=2.0),
+    "riemann_tensor": lambda a: geo.riemann_tensor(a["u"], COV),
+    "ricci_tensor": lambda a: geo.ricci_tensor(a["u"], COV),
     "normalize_to_manifold": lambda a: charts.normalize_to_manifold(a["w"], COV),
     "normalize_to_sphere": lambda a: charts.normalize_to_sphere(a["w"]),
     "covariance_norm": lambda a: charts.covariance_norm(a["w"], COV),
@@ -290,3 +297,22 @@ def test_under_jit_validate_false_is_needed(data):
     got = jax.jit(lambda a, b: geo.exp(a, b, COV, validate=False))(u, xi)
     np.testing.assert_allclose(np.asarray(got), geo.exp(data["u"], data["xi"], COV),
                                rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(d=st.integers(2, 8), seed=st.integers(0, 2**16), scale=st.floats(1e-6, 3.0))
+def test_torch_round_trip_matches_numpy_property(d, seed, scale):
+    """exp, log and dist on torch equal numpy's for random Sigma, points and step sizes."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((d, d))
+    cov = a @ a.T / d + 0.1 * np.eye(d)
+    u = geo.random_point(cov, 3, rng=rng)
+    xi = scale * geo.random_tangent_vector(u, cov, rng=rng)
+    v = geo.exp(u, xi, cov)
+    tu, txi = torch.asarray(u), torch.asarray(xi)
+    tv = geo.exp(tu, txi, cov)
+    np.testing.assert_allclose(tv.numpy(), v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(geo.log(tu, tv, cov).numpy(), geo.log(u, v, cov),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(geo.dist(tu, tv, cov).numpy(), geo.dist(u, v, cov),
+                               rtol=1e-12, atol=1e-15)
