@@ -35,7 +35,9 @@ manifold with ``validate=True`` to have every call checked by the core (``ValueE
 ``TypeError`` naming the core's argument: ``base_point``, ``tangent_vec``, ``point``,
 ``end_point``, ...). ``cov`` and ``radius`` are checked when the manifold is built, and
 the points' shape whenever geoopt checks it (a ``ManifoldParameter`` is created, or
-``assert_check_point`` called).
+``assert_check_point`` called). The retraction and ``projx`` go through the checked charts
+whatever ``validate``: a step on :math:`N_\Sigma` that is not finite raises ``ValueError``
+instead of leaving NaN in the parameter.
 
 Examples
 --------
