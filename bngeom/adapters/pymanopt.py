@@ -157,6 +157,7 @@ class SigmaSphereRows(Manifold):
                              f"got shape {self.cov.shape}")
         self.width = check_positive_int(width, "width")
         self.radii = _radii(radii, self.width)
+        self.radii.flags.writeable = False  # _radii_col and _radii_sq are derived from it
         self._radii_col = self.radii[:, None]
         self._radii_sq = self.radii ** 2
         self._rng = _rng(rng)
@@ -430,6 +431,14 @@ class BNManifold(Manifold):
         As for :class:`SigmaSphereRows`; the radii are the norms :math:`r_k = \|w_k\|` of
         the BN weights (default 1).
 
+    Attributes
+    ----------
+    rows, outputs : SigmaSphereRows, OutputWeights
+        The two blocks, in the order of a point ``[U, a]`` (also ``manifolds``).
+    cov, width, radii
+        The checked covariance (float64), width and radii (shape ``(m,)``, read-only) of
+        ``rows``.
+
     Examples
     --------
     >>> import numpy as np
@@ -449,29 +458,14 @@ class BNManifold(Manifold):
         self.rows = SigmaSphereRows(cov, width, radii, rng=gen, validate=validate)
         self.outputs = OutputWeights(self.rows.width, rng=gen, validate=validate)
         self.validate = bool(validate)
-        super().__init__(f"BN manifold (N_Sigma x R)^{self.rows.width} with "
-                         f"d = {self.rows.cov.shape[0]}", int(self.rows.dim + self.outputs.dim),
-                         point_layout=2)
+        self.cov, self.width, self.radii = self.rows.cov, self.rows.width, self.rows.radii
+        super().__init__(f"BN manifold (N_Sigma x R)^{self.width} with d = {self.cov.shape[0]}",
+                         int(self.rows.dim + self.outputs.dim), point_layout=2)
 
     @property
     def manifolds(self) -> tuple[SigmaSphereRows, OutputWeights]:
         """The two blocks ``(rows, outputs)``, in the order of a point ``[U, a]``."""
         return (self.rows, self.outputs)
-
-    @property
-    def cov(self) -> NDArray:
-        """The covariance :math:`\\Sigma`."""
-        return self.rows.cov
-
-    @property
-    def width(self) -> int:
-        """The number of neurons ``m``."""
-        return self.rows.width
-
-    @property
-    def radii(self) -> NDArray:
-        """The neuron radii :math:`r_k`, shape ``(m,)``."""
-        return self.rows.radii
 
     @property
     def typical_dist(self) -> float:

@@ -14,24 +14,8 @@ Time is mean-field time (MATH §6, eq. 10): every particle moves with
 :math:`\dot\theta_k = -m\nabla_{\theta_k}L`, so gradient descent with learning rate
 :math:`\eta` on the width-m network is ``method="gd"`` with ``step = eta / m``
 (:func:`mean_field_step`). ``method="flow"`` integrates the ODE with
-:func:`scipy.integrate.solve_ivp` under error control (``rtol``, ``atol``).
-
-Examples
---------
->>> import numpy as np
->>> from bngeom.nn.data import make_teacher_dataset
->>> ds = make_teacher_dataset(64, [2.0, 1.0, 0.5], teacher_width=2, rng=0)
->>> rng = np.random.default_rng(1)
->>> W0, a0 = rng.standard_normal((6, 3)), rng.standard_normal(6)
->>> traj = simulate(ds, W0, a0, t_end=1.0, n_records=5)
->>> traj.loss.shape, traj.W.shape
-((5,), (5, 6, 3))
->>> bool(traj.loss[-1] < traj.loss[0])
-True
->>> bool(np.allclose(traj.radius, np.linalg.norm(W0, axis=1)))  # radii are invariant
-True
->>> traj.energy_identity_error() < 1e-5
-True
+:func:`scipy.integrate.solve_ivp` under error control (``rtol``, ``atol``). The example of
+:mod:`bngeom.dynamics` runs this flow and :func:`bngeom.dynamics.train` on one problem.
 """
 
 from __future__ import annotations

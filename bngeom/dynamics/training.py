@@ -20,21 +20,9 @@ batch of any step from the run's seed alone, so runs are reproducible and resuma
 
 Time is the step index (``Trajectory.times[i]`` is a step number), not the mean-field time
 of :func:`bngeom.dynamics.simulate`. On :math:`M` each step is the Riemannian step of
-learning rate :math:`\eta/r_t^2` (docs/math.md §11); ``speed_u`` records its length.
-
-Examples
---------
->>> import numpy as np
->>> from bngeom.nn.data import make_teacher_dataset
->>> ds = make_teacher_dataset(64, [2.0, 1.0, 0.5], teacher_width=2, rng=0)
->>> rng = np.random.default_rng(1)
->>> W0, a0 = rng.standard_normal((6, 3)), rng.standard_normal(6)
->>> traj = train(ds, W0, a0, lr=0.5, steps=20, momentum=0.9, weight_decay=1e-3,
-...              batch_size=16, batch_norm="batch", rng=0)
->>> traj.W.shape, float(traj.times[-1])
-((21, 6, 3), 20.0)
->>> bool(traj.loss[-1] < traj.loss[0])
-True
+learning rate :math:`\eta/r_t^2` (docs/math.md §11); ``speed_u`` records its length. The
+example of :mod:`bngeom.dynamics` runs :func:`train` beside the gradient flow of
+:func:`bngeom.dynamics.simulate` on one problem.
 """
 
 from __future__ import annotations

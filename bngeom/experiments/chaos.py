@@ -58,6 +58,7 @@ from bngeom import geometry
 from bngeom._validation import check_positive_int, check_positive_scalar, check_seed
 from bngeom.dynamics.flows import simulate
 from bngeom.dynamics.trajectory import Trajectory
+from bngeom.experiments._plots import frame, width_ticks
 from bngeom.experiments.sweeps import make_grid, run_sweep
 from bngeom.experiments.theorem4 import SETTINGS, _dataset, sample_initial_particles
 from bngeom.nn.data import Dataset
@@ -595,20 +596,14 @@ def plot_chaos(result: ChaosResult, path: str | os.PathLike) -> Path:
               label=f"fit: slope {result.slope:.3f}")
     ax.loglog(grid, np.exp(centre[1]) * (grid / np.exp(centre[0])) ** -0.5, "k:", lw=1,
               label="rate -1/2")
-    ax.set_xticks(x, [str(w) for w in result.widths])
-    ax.set_xticks([], minor=True)
-    ax.set_xlabel("width m, placed at m_eff = (1/m - 1/M)^-1")
-    ax.set_ylabel("sup_t RMS d_M(coupled particles)")
-    ax.set_title(f"(a) slope {result.slope:.3f} [{result.slope_ci[0]:.3f}, "
-                 f"{result.slope_ci[1]:.3f}], {len(result.seed_slopes)} seeds", fontsize=10)
-    ax.legend(fontsize=8)
+    width_ticks(ax, x, result.widths)
+    frame(ax, "width m, placed at m_eff = (1/m - 1/M)^-1", "sup_t RMS d_M(coupled particles)",
+          f"(a) slope {result.slope:.3f} [{result.slope_ci[0]:.3f}, "
+          f"{result.slope_ci[1]:.3f}], {len(result.seed_slopes)} seeds")
     for i, w in enumerate(result.widths):
         ax_t.plot(result.times, result.rms_curves[i], "o-", ms=2.5, label=f"m = {w}")
-    ax_t.set_xlabel("mean-field time t")
-    ax_t.set_ylabel("RMS distance on M (RMS over seeds)")
-    ax_t.set_title(f"(b) coupled to a width-{result.options.ref_width} reference",
-                   fontsize=10)
-    ax_t.legend(fontsize=8)
+    frame(ax_t, "mean-field time t", "RMS distance on M (RMS over seeds)",
+          f"(b) coupled to a width-{result.options.ref_width} reference")
     widths = np.asarray(result.widths, dtype=float)
     ax_d.loglog(widths, np.asarray(result.sup_l2).mean(axis=1), "o-", color="C1",
                 label=f"sup_t ||f_m - f_M||_L2(mu) (slope {result.l2_slope:.2f})")
@@ -616,12 +611,9 @@ def plot_chaos(result: ChaosResult, path: str | os.PathLike) -> Path:
                 label=f"sup_t W2(rho_m, rho_M), first seed (slope {result.w2_slope:.2f})")
     ax_d.loglog(widths, np.asarray(result.w2_curves)[:, 0], "s--", color="C2", alpha=0.5,
                 label="W2 at t = 0 (sampling noise of rho_0)")
-    ax_d.set_xticks(widths, [str(w) for w in result.widths])
-    ax_d.set_xticks([], minor=True)
-    ax_d.set_xlabel("width m")
-    ax_d.set_ylabel(f"gap to the width-{result.options.ref_width} reference")
-    ax_d.set_title("(c) details: function gap and W2", fontsize=10)
-    ax_d.legend(fontsize=8)
+    width_ticks(ax_d, widths, result.widths)
+    frame(ax_d, "width m", f"gap to the width-{result.options.ref_width} reference",
+          "(c) details: function gap and W2")
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path

@@ -27,7 +27,7 @@ import numpy as np
 
 from bngeom import geometry
 from bngeom._validation import check_positive_scalar, check_seed
-from bngeom.experiments.claims import make_claim
+from bngeom.experiments.claims import error_claim
 from bngeom.geometry.charts import normalize_to_manifold, sphere_to_manifold_differential
 from bngeom.nn.data import Dataset, make_teacher_dataset, signed_labels
 from bngeom.nn.functions import get_activation, get_loss
@@ -122,12 +122,11 @@ def check_proposition1(seed: int = 0, *, dim: int = 6, n_points: int = 32,
     norms = geometry.norm(u, xi, cov) * geometry.norm(u, eta, cov)
     closed_form = float(np.max(np.abs(pinv_ip - closed_ip) / norms))
     measured = max(asym, annihilation, closed_form)
-    claim = make_claim(
+    claim = error_claim(
         "prop1_positive_definite",
         "Proposition 1: G(u)^+ is symmetric, annihilates Sigma u, is positive definite on T_u, "
         "and equals the closed-form metric (max relative discrepancy)",
-        measured, 0.0, tolerance,
-        criterion="|measured - predicted| <= tolerance",
+        measured, tolerance,
         details={"asymmetry": asym, "normal_annihilation": annihilation,
          "closed_form_vs_pinv": closed_form, "min_eigenvalue_on_tangent_space": min_eig,
          "dim": dim, "n_points": n_points})
@@ -193,12 +192,11 @@ def check_theorem2(seed: int = 0, *, n_samples: int = 256, dim: int = 5, width: 
     bn_gap = max(_relative(to_original(bn.grad_w), grad_raw_ref),
                  _relative(bn.grad_a, grad_a_ref), _relative(vanilla.grad_a, grad_a_ref))
     measured = max(velocity_gap, bn_gap)
-    return make_claim(
+    return error_claim(
         "thm2_gradient_equivalence",
         "Theorem 2: d phi(-grad_w L) = -G(u) grad_u L~ / r^2 with the BN gradient from autograd "
         "through a batch-statistics BN layer (max relative discrepancy)",
-        measured, 0.0, tolerance,
-        criterion="|measured - predicted| <= tolerance",
+        measured, tolerance,
         details={"velocity_vs_riemannian_gradient": velocity_gap,
          "closed_form_bn_gradient_vs_autograd_bn_layer": bn_gap,
          "n_samples": int(ds.X.shape[0]), "dim": ds.dim, "width": width,

@@ -14,7 +14,7 @@ import numpy as np
 
 from bngeom._io import jsonable
 
-__all__ = ["Claim", "make_claim"]
+__all__ = ["Claim", "make_claim", "error_claim"]
 
 
 class Claim(TypedDict):
@@ -51,3 +51,18 @@ def make_claim(cid: str, description: str, measured: float | None, predicted: fl
     return Claim(id=cid, description=description, measured=value, predicted=float(predicted),
                  tolerance=float(tolerance), passed=bool(passed), criterion=criterion,
                  details=jsonable(details, strict=False))
+
+
+def error_claim(cid: str, description: str, measured: float, tolerance: float,
+                details: dict[str, Any]) -> Claim:
+    """A claim that a measured error (>= 0, such as a largest relative discrepancy) is zero.
+
+    Predicted 0; passed when ``measured`` is finite and at most ``tolerance``.
+
+    Examples
+    --------
+    >>> error_claim("z", "demo", 1e-12, 1e-10, {})["criterion"]
+    '|measured - predicted| <= tolerance'
+    """
+    return make_claim(cid, description, measured, 0.0, tolerance,
+                      "|measured - predicted| <= tolerance", details)

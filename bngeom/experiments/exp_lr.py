@@ -40,20 +40,17 @@ import numpy as np
 from bngeom._validation import check_positive_scalar, check_seed
 from bngeom.dynamics.training import SGDState, Trainer, TrainOptions, sgd_update
 from bngeom.experiments._presets import resolve_preset
+from bngeom.experiments._training_problem import presets, teacher_problem
 from bngeom.experiments.claims import make_claim
-from bngeom.experiments.sgd_reference import _initial_weights
-from bngeom.nn.data import make_teacher_dataset
 
 __all__ = ["PRESETS", "ONE_STEP_TOLERANCE", "TRAJECTORY_TOLERANCE", "ExpLRRun",
            "ExpLRResult", "exp_lr_factor", "exp_lr_run", "run_exp_lr", "exp_lr_claim",
            "plot_exp_lr"]
 
-#: Sizes: CI smoke run, ``bngeom reproduce``, and a larger run (10^3 steps in all three).
-PRESETS: dict[str, dict[str, Any]] = {
-    "quick": dict(n_samples=64, width=8, n_steps=1000),
-    "reproduce": dict(n_samples=128, width=16, n_steps=1000),
-    "full": dict(n_samples=512, width=64, n_steps=1000),
-}
+#: Sizes: CI smoke run, ``bngeom reproduce``, and a larger run (10^3 steps in all three), on
+#: the problem of the ``sgd_reference`` claim.
+PRESETS: dict[str, dict[str, Any]] = presets("n_steps", dict.fromkeys(
+    ("quick", "reproduce", "full"), 1000))
 #: The identity after one step, and along 10^3 steps at eta*lambda <= 1e-3.
 ONE_STEP_TOLERANCE = 1e-13
 TRAJECTORY_TOLERANCE = 1e-10
@@ -162,9 +159,8 @@ def run_exp_lr(seed: int = 0, *, size: str | None = None, quick: bool = False,
     seed = check_seed(seed)
     _, cfg = resolve_preset(PRESETS, size, quick, overrides, "exp_lr")
     rng = np.random.default_rng([seed, 13])
-    n, m = cfg["n_samples"], cfg["width"]
-    ds = make_teacher_dataset(n, (2.0, 1.0, 0.5, 0.25), teacher_width=3, rng=rng, rotate=True)
-    W0, a0 = _initial_weights(rng, m, 4), rng.standard_normal(m)
+    n = cfg["n_samples"]
+    ds, W0, a0 = teacher_problem(rng, n, cfg["width"])
     runs = []
     for lr, wd, mom, frac in SETTINGS:
         bs = None if frac is None else n // frac

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from bngeom._validation import check_seed
+from bngeom.experiments._plots import frame
 from bngeom.experiments._presets import resolve_preset
 from bngeom.experiments.claims import make_claim
 from bngeom.nn.batchnorm import batch_bn_loss_and_gradients
@@ -188,7 +189,6 @@ def plot_minibatch_bn_bias(result: MinibatchResult, path: str | Path) -> None:
         ax.loglog(eff, values[0] * eff[0] / eff, "k:", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("effective batch size 1 / (1/B - 1/n)")
-    ax.set_title("mini-batch BN vs population BN (dotted: slope -1)", fontsize=10)
-    ax.legend(fontsize=8)
+    frame(ax, "effective batch size 1 / (1/B - 1/n)", None,
+          "mini-batch BN vs population BN (dotted: slope -1)")
     fig.savefig(path, dpi=110)

@@ -23,6 +23,18 @@ whole-network simulation does not give (4.1 trains each neuron as its own width-
 student; 4.3 takes a single step). Learning rates are plain GD learning rates on the
 loss ``L`` of the network at hand. Everything is deterministic given ``seed``.
 
+The three experiments share these keyword parameters:
+
+* ``quick``, ``size``: the preset of the experiment's ``*_PRESETS`` (``size``; default
+  ``"quick"`` with ``quick``, else ``"full"``);
+* ``seed`` (int): every random draw of the run;
+* ``progress`` (bool): show tqdm progress bars;
+* ``dataset`` (:class:`bngeom.Dataset`, optional; 4.2 and 4.3): your own data, whose
+  samples, targets and covariance replace the teacher data set (``dim`` and
+  ``n_samples`` are then the data set's);
+* ``**overrides``: settings of the preset to change (its keys); ``None`` keeps the
+  preset's value.
+
 Examples
 --------
 >>> res = first_step_experiment(quick=True, seed=0)
@@ -50,6 +62,7 @@ from bngeom._validation import (
     check_positive_scalar,
     check_seed,
 )
+from bngeom.experiments._plots import frame
 from bngeom.experiments._presets import resolve_preset
 from bngeom.experiments.claims import make_claim
 from bngeom.geometry.charts import covariance_norm, neuron_radii, normalize_to_manifold
@@ -378,19 +391,9 @@ def anisotropy_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     direction insignificant, and random initial directions, which in dimension ``d``
     start almost orthogonal to the significant one.
 
-    Parameters
-    ----------
-    quick, size
-        The preset of :data:`ANISOTROPY_PRESETS` (``size``, default ``"quick"`` with
-        ``quick`` else ``"full"``).
-    seed : int
-    progress : bool
-        Show tqdm progress bars.
-    **overrides
-        Settings of the preset to change: ``planar_spectrum``, ``dim`` (>= 3),
-        ``minor_variance`` (< 1), and the students' ``n_neurons``, ``n_samples``,
-        ``learning_rate``, ``t_end``, ``fraction``, ``angle_deg`` (see
-        :func:`anisotropy_run`). ``None`` keeps the preset's value.
+    The parameters are those of every Section 4 experiment (module docstring), with the
+    presets :data:`ANISOTROPY_PRESETS` (``dim`` >= 3, ``minor_variance`` < 1, and the
+    students' settings of :func:`anisotropy_run`).
 
     Returns
     -------
@@ -403,9 +406,7 @@ def anisotropy_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     >>> sorted(res)
     ['high_dim', 'planar', 'speedup']
     """
-    _, config = resolve_preset(ANISOTROPY_PRESETS, size, quick,
-                               {k: v for k, v in overrides.items() if v is not None},
-                               "anisotropy_experiment")
+    config = _settings(ANISOTROPY_PRESETS, size, quick, overrides, "anisotropy_experiment")
     dim = check_positive_int(config.pop("dim"), "dim")
     if dim < 3:
         raise ValueError(f"dim must be >= 3 (the 2-D case is the planar run), got {dim}")
@@ -655,14 +656,28 @@ def _train_first_layer(ds, W0: NDArray, a: NDArray, learning_rate: float,
     return losses
 
 
-def _own_or_teacher(dataset: Dataset | None, n: int, dim: int,
-                    gen: np.random.Generator) -> Dataset:
-    """The given data set, or Section 4's teacher data set (anisotropic, spectrum 2 to 0.5)."""
+def _settings(presets: dict[str, dict[str, Any]], size: str | None, quick: bool,
+              overrides: dict[str, Any], label: str) -> dict[str, Any]:
+    """The settings of the chosen preset with the ``overrides`` that are not None."""
+    return resolve_preset(presets, size, quick,
+                          {k: v for k, v in overrides.items() if v is not None}, label)[1]
+
+
+def _own_or_teacher(dataset: Dataset | None, settings: dict[str, Any], seed: int
+                    ) -> tuple[Dataset, np.random.Generator]:
+    """The run's generator and the given data set, or Section 4's teacher data set.
+
+    The teacher data set has ``settings["n_samples"]`` samples in ``settings["dim"]``
+    dimensions, spectrum 2 to 0.5.
+    """
+    gen = np.random.default_rng(check_seed(seed))
+    dim = check_positive_int(settings["dim"], "dim")
     if dataset is None:
-        return make_teacher_dataset(n, np.geomspace(2.0, 0.5, dim), teacher_width=3, rng=gen)
+        return make_teacher_dataset(settings["n_samples"], np.geomspace(2.0, 0.5, dim),
+                                    teacher_width=3, rng=gen), gen
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a bngeom.Dataset, got {type(dataset).__name__}")
-    return dataset
+    return dataset, gen
 
 
 #: Sizes of :func:`magnitude_experiment`.
@@ -709,20 +724,8 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
        steps with ``ensemble_learning_rate``, and compared with radius 1 trained with
        ``ensemble_learning_rate / r**2``.
 
-    Parameters
-    ----------
-    quick, size
-        The preset of :data:`MAGNITUDE_PRESETS` (``size``, default ``"quick"`` with
-        ``quick`` else ``"full"``).
-    seed : int
-    progress : bool
-    dataset : Dataset, optional
-        Your own data: the measurements run on its samples, targets and covariance instead
-        of a teacher data set (``dim`` and ``n_samples`` are then the data set's).
-    **overrides
-        Settings of the preset to change: ``c_values``, ``radii``, ``dim``, ``width``,
-        ``n_samples``, ``learning_rate``, ``ensemble_radii``, ``ensemble_learning_rate``,
-        ``ensemble_steps``. ``None`` keeps the preset's value.
+    The parameters are those of every Section 4 experiment (module docstring), with the
+    presets :data:`MAGNITUDE_PRESETS`.
 
     Returns
     -------
@@ -742,19 +745,15 @@ def magnitude_experiment(*, quick: bool = False, seed: int = 0, progress: bool =
     >>> round(res["cases"]["vanilla/relu"]["slope_euclidean"], 6) + 0.0
     0.0
     """
-    _, c = resolve_preset(MAGNITUDE_PRESETS, size, quick,
-                          {k: v for k, v in overrides.items() if v is not None},
-                          "magnitude_experiment")
-    gen = np.random.default_rng(check_seed(seed))
+    c = _settings(MAGNITUDE_PRESETS, size, quick, overrides, "magnitude_experiment")
     cs = _positive_values(c["c_values"], "c_values")
     rs = _positive_values(c["radii"], "radii")
     ens_r = _positive_values(c["ensemble_radii"], "ensemble_radii")
-    dim = check_positive_int(c["dim"], "dim")
-    width, n = c["width"], c["n_samples"]  # checked by resolve_preset
+    width = c["width"]  # checked by resolve_preset
     eta = check_positive_scalar(c["learning_rate"], "learning_rate")
     eta_ens = check_positive_scalar(c["ensemble_learning_rate"], "ensemble_learning_rate")
     n_ens = check_positive_int(c["ensemble_steps"], "ensemble_steps")
-    ds = _own_or_teacher(dataset, n, dim, gen)
+    ds, gen = _own_or_teacher(dataset, c, seed)
     dim, n = ds.dim, ds.X.shape[0]
     cases = _speed_ratios(ds, cs, width, gen, progress)
     steps = _effective_steps(ds, rs, eta, gen)
@@ -914,10 +913,9 @@ def plot_magnitude(result: dict[str, Any], path: str | os.PathLike) -> Path:
     ax_r.loglog(rs, result["effective_step_exact"], "k-", lw=1,
                 label="arctan(ηK/r²)/(ηK)")
     ax_r.loglog(rs, 1 / rs**2, "k:", lw=1, label="1/r²")
-    ax_r.set_xlabel("neuron radius r = ||w||")
-    ax_r.set_ylabel("effective step size / η")
-    ax_r.set_title(f"(c) radii as learning rates (slope {result['effective_step_slope']:.3f})")
-    ax_r.legend(fontsize=8)
+    frame(ax_r, "neuron radius r = ||w||", "effective step size / η",
+          f"(c) radii as learning rates (slope {result['effective_step_slope']:.3f})",
+          title_size=None)
     ens = result["ensemble"]
     steps = np.arange(ens["steps"] + 1)
     for i, r in enumerate(ens["radii"]):
@@ -960,20 +958,9 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     :math:`K` the neuron's gradient norm at unit radius, minimized at
     :math:`s = \sqrt{\eta K}` where it equals the floor :math:`\sqrt{2\eta K}`. Then
     ``n_steps`` further steps from the radii in ``trajectory_norms`` show that after
-    the first step every neuron is large enough for stable dynamics.
-
-    Parameters
-    ----------
-    quick, size
-        The preset of :data:`FIRST_STEP_PRESETS` (``size``, default ``"quick"`` with
-        ``quick`` else ``"full"``).
-    seed : int
-    progress : bool
-    dataset : Dataset, optional
-        Your own data: the network trains on it instead of a teacher data set.
-    **overrides
-        Settings of the preset to change: ``norms``, ``learning_rate``, ``dim``, ``width``,
-        ``n_samples``, ``n_steps``, ``trajectory_norms``. ``None`` keeps the preset's value.
+    the first step every neuron is large enough for stable dynamics. The parameters are
+    those of every Section 4 experiment (module docstring), with the presets
+    :data:`FIRST_STEP_PRESETS`.
 
     Returns
     -------
@@ -991,17 +978,13 @@ def first_step_experiment(*, quick: bool = False, seed: int = 0, progress: bool 
     >>> bool(res["max_rel_error"] < 1e-9 and res["min_ratio_to_floor"] >= 1 - 1e-12)
     True
     """
-    _, c = resolve_preset(FIRST_STEP_PRESETS, size, quick,
-                          {k: v for k, v in overrides.items() if v is not None},
-                          "first_step_experiment")
-    gen = np.random.default_rng(check_seed(seed))
+    c = _settings(FIRST_STEP_PRESETS, size, quick, overrides, "first_step_experiment")
     ss = np.sort(_positive_values(c["norms"], "norms"))
     eta = check_positive_scalar(c["learning_rate"], "learning_rate")
-    dim = check_positive_int(c["dim"], "dim")
-    width, n = c["width"], c["n_samples"]  # checked by resolve_preset
+    width = c["width"]  # checked by resolve_preset
     n_steps = check_positive_int(c["n_steps"], "n_steps")
     traj_s = _positive_values(c["trajectory_norms"], "trajectory_norms")
-    ds = _own_or_teacher(dataset, n, dim, gen)
+    ds, gen = _own_or_teacher(dataset, c, seed)
     dim, n = ds.dim, ds.X.shape[0]
     dirs = gen.standard_normal((width, dim))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
@@ -1094,17 +1077,13 @@ def plot_first_step(result: dict[str, Any], path: str | os.PathLike,
     ax.loglog(grid, grid, ":", color="gray", lw=1, label="||w1|| = ||w0||")
     ax.plot([], [], "k-", lw=1, label="sqrt(||w0||² + η²K²/||w0||²)")
     ax.plot([], [], "k--", lw=1, label="floor sqrt(2ηK)")
-    ax.set_xlabel("||w0|| (initial neuron norm)")
-    ax.set_ylabel("||w1|| (after one GD step)")
-    ax.set_title(f"(a) first-step amplification, η = {eta:g}")
-    ax.legend(fontsize=8)
+    frame(ax, "||w0|| (initial neuron norm)", "||w1|| (after one GD step)",
+          f"(a) first-step amplification, η = {eta:g}", title_size=None)
     for j, tr in enumerate(result["trajectories"]):
         ax_t.semilogy(np.arange(tr["mean_radius"].shape[0]), tr["mean_radius"], "o-", ms=3,
                       color=f"C{j}", label=f"||w0|| = {tr['initial_norm']:g}")
     ax_t.axhline(float(np.mean(result["floor"])), ls="--", color="k", lw=1,
                  label="mean floor sqrt(2ηK)")
-    ax_t.set_xlabel("gradient-descent step")
-    ax_t.set_ylabel("mean neuron norm")
-    ax_t.set_title("(b) after the first step every neuron is large")
-    ax_t.legend(fontsize=8)
+    frame(ax_t, "gradient-descent step", "mean neuron norm",
+          "(b) after the first step every neuron is large", title_size=None)
     return _save(fig, path)

@@ -31,21 +31,17 @@ import numpy as np
 from bngeom._validation import check_seed
 from bngeom.dynamics.training import TrainOptions, batch_indices, train
 from bngeom.experiments._presets import resolve_preset
+from bngeom.experiments._training_problem import presets, teacher_problem
 from bngeom.experiments.claims import make_claim
-from bngeom.nn.data import make_teacher_dataset
 
 __all__ = ["PRESETS", "TOLERANCE", "SGDReferenceResult", "reference_sgd", "run_sgd_reference",
            "sgd_reference_claim"]
 
 #: Sizes: CI smoke run, ``bngeom reproduce``, and a larger run.
-PRESETS: dict[str, dict[str, Any]] = {
-    "quick": dict(n_samples=64, width=8, steps=30),
-    "reproduce": dict(n_samples=128, width=16, steps=100),
-    "full": dict(n_samples=512, width=64, steps=300),
-}
+PRESETS: dict[str, dict[str, Any]] = presets("steps", {"quick": 30, "reproduce": 100,
+                                                       "full": 300})
 #: Largest relative weight difference allowed after all steps.
 TOLERANCE = 1e-10
-_SPECTRUM = (2.0, 1.0, 0.5, 0.25)
 _LR = 0.5
 _EPS = 1e-5
 
@@ -59,15 +55,6 @@ class SGDReferenceResult:
     differences: list[float]
     displacements: list[float]
     config: dict[str, Any]
-
-
-def _initial_weights(rng: np.random.Generator, m: int, d: int) -> np.ndarray:
-    """Random directions at radii in [1.5, 2.7]: every neuron's effective rate eta/r^2 stays
-    below the edge of stability while weight decay shrinks it (a neuron at radius 0.3 with
-    |a| = 2 would oscillate chaotically and amplify rounding, as in the exp_lr claim)."""
-    W = rng.standard_normal((m, d))
-    return W * (2.0 * np.exp(rng.uniform(-0.3, 0.3, (m, 1))) / np.linalg.norm(W, axis=1,
-                                                                             keepdims=True))
 
 
 def _reference_loss(W, a, X, y, X_all, batch_norm: str, eps: float):
@@ -130,10 +117,7 @@ def run_sgd_reference(seed: int = 0, *, size: str | None = None, quick: bool = F
     _, cfg = resolve_preset(PRESETS, size, quick, overrides, "sgd_reference")
     cfg["steps"] = int(cfg["steps"])
     rng = np.random.default_rng([seed, 11])
-    ds = make_teacher_dataset(cfg["n_samples"], _SPECTRUM, teacher_width=3, rng=rng,
-                              rotate=True)
-    W0 = _initial_weights(rng, cfg["width"], len(_SPECTRUM))
-    a0 = rng.standard_normal(cfg["width"])
+    ds, W0, a0 = teacher_problem(rng, cfg["n_samples"], cfg["width"])
     configs, diffs, moved = [], [], []
     for bn, (mom, wd), bs in itertools.product(("population", "batch"),
                                                ((0.0, 0.0), (0.9, 0.0), (0.0, 1e-2),

@@ -33,7 +33,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -41,11 +41,13 @@ from numpy.typing import ArrayLike, NDArray
 from bngeom._validation import as_float_array, rowdot
 from bngeom.nn.functions import Activation, Loss, get_activation, get_loss
 from bngeom.nn.model import (
+    ComputeOptions,
     LossAndGradients,
     _check_eps,
     _check_params,
     _check_weights,
     bn_gradient_from_vanilla,
+    compute_options,
     vanilla_forward,
     vanilla_loss_and_gradients,
 )
@@ -186,7 +188,8 @@ def batch_bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: Arr
                                 activation: str | Activation = "tanh",
                                 loss: str | Loss = "squared", *,
                                 eps: float = BATCH_NORM_EPS, validate: bool = True,
-                                backend: str = "auto") -> LossAndGradients:
+                                options: ComputeOptions | None = None,
+                                **keywords: Any) -> LossAndGradients:
     r"""Loss and exact gradients of the batch-statistics BN network on one batch.
 
     The loss is :math:`\frac1B\sum_i\ell(f(x_i), y_i)` with :func:`batch_bn_forward`'s ``f``.
@@ -208,8 +211,11 @@ def batch_bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: Arr
         Variance offset (>= 0), torch's 1e-5 by default.
     validate : bool, keyword-only
         Check the inputs (pass False in hot loops on known-good input).
-    backend : {"auto", "numpy", "numba"}, keyword-only
-        Of :func:`bngeom.nn.model.vanilla_loss_and_gradients`.
+    options : ComputeOptions, keyword-only
+        Backend, precision and memory budget (:class:`bngeom.nn.model.ComputeOptions`).
+    **keywords
+        ``backend``, ``precision``, ``memory_budget``: fields of ``options`` to replace
+        (``backend=`` is bngeom 0.1's keyword).
 
     Returns
     -------
@@ -227,6 +233,7 @@ def batch_bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: Arr
     True
     """
     act, lo = get_activation(activation), get_loss(loss)
+    options = compute_options(options, keywords, "batch_bn_loss_and_gradients")
     stats, W, U, eps = _resolve(X, W, eps, validate)
     if validate:
         W, a = _check_params(W, a, stats.cov.shape[0], "W")
@@ -235,6 +242,6 @@ def batch_bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: Arr
             raise ValueError(f"X and y must have the same number of samples, got "
                              f"{stats.centered.shape[0]} and {y.shape[0]}")
     res = vanilla_loss_and_gradients(stats.centered, y, U, a, act, lo, validate=False,
-                                     backend=backend)
+                                     options=options)
     grad_w = bn_gradient_from_vanilla(W, res.grad_w, stats.cov, validate=False, eps=eps)
     return LossAndGradients(res.loss, grad_w, res.grad_a)

@@ -40,6 +40,8 @@ True
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import autograd.numpy as anp
@@ -65,6 +67,8 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_MEMORY_BUDGET",
     "PRECISIONS",
+    "ComputeOptions",
+    "compute_options",
     "LossAndGradients",
     "bn_forward",
     "vanilla_forward",
@@ -94,6 +98,91 @@ _FAST_TILE_BYTES = 4 * 2**20
 _FAST_MIN_ROWS = 128
 # Below this many pre-activations per thread, more threads cost more than they save.
 _FAST_WORK_PER_THREAD = 2**15
+
+
+@dataclass(frozen=True)
+class ComputeOptions:
+    """How the training step is computed: backend, precision and memory budget.
+
+    The options of :func:`vanilla_loss_and_gradients`, :func:`bn_loss_and_gradients` and
+    :func:`bngeom.nn.batchnorm.batch_bn_loss_and_gradients`, checked when built. They
+    pass as ``options=``; the keywords of bngeom 0.1 (``backend=``, ``precision=``,
+    ``memory_budget=``) are still accepted by those functions and replace the matching
+    field (:func:`compute_options`).
+
+    Attributes
+    ----------
+    backend : {"auto", "numpy", "numba"}
+        ``"numpy"`` is the reference; ``"numba"`` the fused fast path (built-in
+        activations and losses only; as many threads as BLAS may use, see
+        :func:`threadpoolctl.threadpool_limits`); ``"auto"`` takes the fast path
+        when it applies and ``n * m >= AUTO_MIN_SIZE``.
+    precision : {"float64", "float32"}
+        Precision of the ``n x m`` work (the two matrix products and the
+        tiles). Sums over blocks, and the fast path's elementwise work, stay in
+        float64. float32 makes the fast path 1.5 to 2 times faster; gradients
+        then agree with float64 to about 1e-6 relative (typically 1e-7).
+    memory_budget : float
+        Bytes allowed for the ``n x m`` temporaries (> 0).
+
+    Examples
+    --------
+    >>> ComputeOptions(precision="float32").backend
+    'auto'
+    >>> ComputeOptions(backend="torch")
+    Traceback (most recent call last):
+        ...
+    ValueError: backend must be one of ('auto', 'numpy', 'numba'), got 'torch'
+    """
+
+    backend: str = "auto"
+    precision: str = "float64"
+    memory_budget: float = DEFAULT_MEMORY_BUDGET
+
+    def __post_init__(self) -> None:
+        for name, choices in (("backend", BACKENDS), ("precision", PRECISIONS)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        object.__setattr__(self, "memory_budget",
+                           check_positive_scalar(self.memory_budget, "memory_budget"))
+
+    @property
+    def dtype(self) -> type:
+        """The numpy type of :attr:`precision`."""
+        return np.float64 if self.precision == "float64" else np.float32
+
+
+_DEFAULT_OPTIONS = ComputeOptions()
+
+
+def compute_options(options: ComputeOptions | None, keywords: dict[str, Any],
+                    function: str) -> ComputeOptions:
+    """``options`` (default :class:`ComputeOptions`) with the 0.1 keywords applied.
+
+    ``keywords`` may hold ``backend``, ``precision`` and ``memory_budget``; any other
+    raises ``TypeError`` naming ``function``, as Python does.
+
+    Examples
+    --------
+    >>> compute_options(None, {"memory_budget": 2**20}, "f").memory_budget
+    1048576.0
+    >>> compute_options(None, {"budget": 1}, "f")
+    Traceback (most recent call last):
+        ...
+    TypeError: f() got an unexpected keyword argument 'budget'
+    """
+    if options is None:
+        options = _DEFAULT_OPTIONS
+    elif not isinstance(options, ComputeOptions):
+        raise TypeError(f"options must be a bngeom.nn.model.ComputeOptions, got "
+                        f"{type(options).__name__}")
+    if not keywords:
+        return options
+    unknown = sorted(set(keywords) - {f.name for f in dataclasses.fields(ComputeOptions)})
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
+    return dataclasses.replace(options, **keywords)
 
 
 class LossAndGradients(NamedTuple):
@@ -199,9 +288,7 @@ def _kernels_module():
 
 
 def _choose_backend(backend: str, act: Activation, lo: Loss, size: int) -> str:
-    """Resolve ``backend`` for this activation, loss and problem size ``n * m``."""
-    if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    """Resolve a checked ``backend`` for this activation, loss and problem size ``n * m``."""
     builtin = ACTIVATIONS.get(act.name) is act and LOSSES.get(lo.name) is lo
     if backend == "numba":
         if not builtin:
@@ -214,12 +301,6 @@ def _choose_backend(backend: str, act: Activation, lo: Loss, size: int) -> str:
         fast = builtin and size >= AUTO_MIN_SIZE and _kernels_module() is not None
         return "numba" if fast else "numpy"
     return backend
-
-
-def _precision_dtype(precision: str) -> type:
-    if not isinstance(precision, str) or precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    return np.float64 if precision == "float64" else np.float32
 
 
 # ---------------------------------------------------------------------------
@@ -361,9 +442,8 @@ def bn_loss(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike, cov: ArrayLi
 def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: ArrayLike,
                                activation: str | Activation = "tanh",
                                loss: str | Loss = "squared", *,
-                               memory_budget: float = DEFAULT_MEMORY_BUDGET,
-                               validate: bool = True, backend: str = "auto",
-                               precision: str = "float64") -> LossAndGradients:
+                               options: ComputeOptions | None = None, validate: bool = True,
+                               **keywords: Any) -> LossAndGradients:
     r"""Loss and exact Euclidean gradients of the vanilla network (eq. 8).
 
     .. math:: \nabla_{u_k}\tilde L = \frac{a_k}{m}\,\mathbb E[\ell'\sigma'(u_k^\top x)\,x],
@@ -380,20 +460,13 @@ def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: Arra
         First-layer weights and output weights.
     activation, loss : str or Activation / Loss
         See :mod:`bngeom.functions`.
-    memory_budget : float, keyword-only
-        Bytes allowed for the ``n x m`` temporaries.
+    options : ComputeOptions, keyword-only
+        Backend, precision and memory budget (default: ``ComputeOptions()``).
     validate : bool, keyword-only
         Check shapes and values (pass False in hot loops with known-good input).
-    backend : {"auto", "numpy", "numba"}, keyword-only
-        ``"numpy"`` is the reference; ``"numba"`` the fused fast path (built-in
-        activations and losses only; as many threads as BLAS may use, see
-        :func:`threadpoolctl.threadpool_limits`); ``"auto"`` takes the fast path
-        when it applies and ``n * m >= AUTO_MIN_SIZE``.
-    precision : {"float64", "float32"}, keyword-only
-        Precision of the ``n x m`` work (the two matrix products and the
-        tiles). Sums over blocks, and the fast path's elementwise work, stay in
-        float64. float32 makes the fast path 1.5 to 2 times faster; gradients
-        then agree with float64 to about 1e-6 relative (typically 1e-7).
+    **keywords
+        The keywords of bngeom 0.1, ``backend``, ``precision`` and ``memory_budget``:
+        fields of :class:`ComputeOptions` that replace those of ``options``.
 
     Returns
     -------
@@ -407,17 +480,20 @@ def vanilla_loss_and_gradients(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: Arra
     ...                                  np.array([2.0, 2.0]), "relu")
     >>> res.grad_a.tolist()
     [0.25, 0.25]
+    >>> vanilla_loss_and_gradients(np.eye(2), np.zeros(2), np.eye(2), np.array([2.0, 2.0]),
+    ...                            "relu", options=ComputeOptions(backend="numpy")).loss
+    0.5
     """
     act, lo = get_activation(activation), get_loss(loss)
-    dtype = _precision_dtype(precision)
+    o = compute_options(options, keywords, "vanilla_loss_and_gradients")
     if validate:
         X, y = _check_data(X, y)
         U, a = _check_params(U, a, X.shape[1], "U")
         _check_labels(y, lo)
-    backend = _choose_backend(backend, act, lo, X.shape[0] * U.shape[0])
+    backend = _choose_backend(o.backend, act, lo, X.shape[0] * U.shape[0])
     threads = _parallel.default_threads() if backend == "numba" else 1
     with _quiet(validate):
-        res = _vanilla(X, y, U, a, act, lo, memory_budget, backend, dtype, threads)
+        res = _vanilla(X, y, U, a, act, lo, o.memory_budget, backend, o.dtype, threads)
     return _representable(res, U, a, y, "U") if validate else res
 
 
@@ -535,9 +611,8 @@ def bn_gradient_from_vanilla(W: ArrayLike, grad_u: ArrayLike, cov: ArrayLike, *,
 def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike,
                           cov: ArrayLike, activation: str | Activation = "tanh",
                           loss: str | Loss = "squared", *,
-                          memory_budget: float = DEFAULT_MEMORY_BUDGET,
-                          validate: bool = True, backend: str = "auto",
-                          precision: str = "float64") -> LossAndGradients:
+                          options: ComputeOptions | None = None, validate: bool = True,
+                          **keywords: Any) -> LossAndGradients:
     r"""Loss and exact Euclidean gradients of the BN network in ``(W, a)`` (eq. 6).
 
     .. math:: \nabla_{w_k}L = \frac{a_k}{m\|w_k\|_\Sigma}
@@ -545,8 +620,9 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
               \mathbb E[\ell'\sigma'(z_k)\,x],\qquad z_k = w_k^\top x/\|w_k\|_\Sigma.
 
     Computed as the vanilla gradient at :math:`u_k = \varphi(w_k)` followed by
-    :func:`bn_gradient_from_vanilla`; ``memory_budget``, ``validate``,
-    ``backend`` and ``precision`` are those of :func:`vanilla_loss_and_gradients`.
+    :func:`bn_gradient_from_vanilla`; ``options`` (a :class:`ComputeOptions`),
+    ``validate`` and the 0.1 keywords ``backend``, ``precision``, ``memory_budget`` are
+    those of :func:`vanilla_loss_and_gradients`.
 
     With ``validate``, ``X`` must be centred (``ValueError`` otherwise, see
     :func:`bn_forward`) and, for the logistic loss, ``y`` must hold labels -1 and +1.
@@ -561,14 +637,14 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
     [[0.0, 0.0], [0.0, 0.0]]
     """
     act, lo = get_activation(activation), get_loss(loss)
-    dtype = _precision_dtype(precision)
+    o = compute_options(options, keywords, "bn_loss_and_gradients")
     if validate:
         cov = checked_covariance(cov)
         X, y = _check_data(X, y, cov.shape[0])
         W, a = _check_params(W, a, cov.shape[0], "W")
         check_centered(X)
         _check_labels(y, lo)
-    backend = _choose_backend(backend, act, lo, np.shape(X)[0] * np.shape(W)[0])
+    backend = _choose_backend(o.backend, act, lo, np.shape(X)[0] * np.shape(W)[0])
     threads, single = 1, contextlib.nullcontext()
     if backend == "numba":
         # Keep BLAS single-threaded around the workers, the small O(m d^2) products
@@ -576,11 +652,10 @@ def bn_loss_and_gradients(X: ArrayLike, y: ArrayLike, W: ArrayLike, a: ArrayLike
         threads, single = _parallel.default_threads(), _parallel.single_threaded_blas()
     with single, _quiet(validate):
         U = chart(W, cov)
-        res = _vanilla(X, y, U, a, act, lo, memory_budget, backend, dtype, threads)
+        res = _vanilla(X, y, U, a, act, lo, o.memory_budget, backend, o.dtype, threads)
         grad_w = bn_gradient_from_vanilla(W, res.grad_w, cov, validate=False)
     res = LossAndGradients(res.loss, grad_w, res.grad_a)
     return _representable(res, W, a, y, "W") if validate else res
-    return LossAndGradients(res.loss, grad_w, res.grad_a)
 
 
 def vanilla_hessian_vector_product(X: ArrayLike, y: ArrayLike, U: ArrayLike, a: ArrayLike,

@@ -23,16 +23,48 @@ This is the only bngeom module that imports hypothesis (a test dependency).
 
 Examples
 --------
+The strategies are drawn from like any hypothesis strategy, in a test decorated by
+``@given`` (docs/testing_downstream.md shows tests as a user writes them). One test draws
+from each of them and checks what its docstring promises; the examples of the functions
+show what is checked when a strategy is built.
+
 >>> import numpy as np
 >>> from hypothesis import given, settings, strategies as st
->>> @settings(max_examples=20)
+>>> from bngeom import geometry
+>>> from bngeom.nn.functions import get_activation, get_loss
+>>> @settings(max_examples=10)
 ... @given(st.data())
 ... def check(data):
+...     assert 2 <= data.draw(dimensions(2, 4)) <= 4 and data.draw(widths(1, 3)) in (1, 2, 3)
+...     r = data.draw(radii(3, min_value=0.5, max_value=2.0))
+...     assert r.shape == (3,) and (r >= 0.5).all() and (r <= 2.0).all()
+...     name = data.draw(activation_names())
+...     assert get_activation(name).name == name
+...     assert get_loss(data.draw(loss_names())).name in ("squared", "logistic")
+...     spec = data.draw(spectra(4, max_condition=50.0))
+...     assert spec.shape == (4,) and 0 < spec.max() / spec.min() <= 50.0 * (1 + 1e-12)
 ...     cov = data.draw(covariances(dim=3, max_condition=10.0))
-...     u = data.draw(points(cov, n=4))
-...     xi = data.draw(tangent_vectors(u, cov, max_norm=1.0))
+...     eig = np.linalg.eigvalsh(cov)
+...     assert np.array_equal(cov, cov.T) and 0 < eig[-1] / eig[0] <= 10.0 * (1 + 1e-9)
+...     u = data.draw(points(cov, n=(2, 4)))
+...     assert u.shape == (2, 4, 3)
+...     assert np.allclose(np.einsum("...i,ij,...j->...", u, cov, u), 1.0)
+...     xi = data.draw(tangent_vectors(u, cov, min_norm=0.5, max_norm=2.0))
+...     assert np.allclose(np.einsum("...i,ij,...j->...", xi, cov, u), 0.0, atol=1e-12)
+...     length = geometry.norm(u, xi, cov)
+...     assert np.all((length >= 0.5 - 1e-12) & (length <= 2.0 + 1e-12))
+...     cov, u = data.draw(cov_and_points(dim=3, n=4))         # consistent pairs
 ...     assert np.allclose(np.einsum("ni,ij,nj->n", u, cov, u), 1.0)
-...     assert np.allclose(np.einsum("ni,ij,nj->n", xi, cov, u), 0.0)
+...     cov, u, xi = data.draw(cov_point_tangent(dim=3, n=2, max_norm=2.0))
+...     assert np.all(geometry.norm(u, xi, cov) <= 2.0 + 1e-12)
+...     space, x = data.draw(bn_spaces(dim=2, n=3))
+...     assert x.shape == (3, 3) and np.all(space.belongs(x))
+...     M, x, v = data.draw(bn_manifolds(dim=3, width=2))
+...     assert np.isclose(M.dist(x, M.exp(x, v)), M.norm(x, v))
+...     net = data.draw(networks(dim=3, width=2, loss="logistic"))
+...     assert net.X.shape[1] == 3 and net.W.shape == (2, 3)
+...     assert set(np.unique(net.y)) <= {-1.0, 1.0}
+...     assert np.allclose(net.cov, net.X.T @ net.X / len(net.X))
 >>> check()
 """
 
@@ -163,12 +195,8 @@ def dimensions(min_dim: int = 2, max_dim: int = 8) -> SearchStrategy[int]:
 
     Examples
     --------
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=10)
-    ... @given(dimensions(2, 4))
-    ... def check(d):
-    ...     assert 2 <= d <= 4
-    >>> check()
+    >>> dimensions(2, 4)          # hypothesis' own integers
+    integers(min_value=2, max_value=4)
     """
     lo = check_positive_int(min_dim, "min_dim")
     hi = check_positive_int(max_dim, "max_dim")
@@ -182,12 +210,8 @@ def widths(min_value: int = 1, max_value: int = 8) -> SearchStrategy[int]:
 
     Examples
     --------
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=10)
-    ... @given(widths(1, 3))
-    ... def check(m):
-    ...     assert m in (1, 2, 3)
-    >>> check()
+    >>> widths(1, 3)
+    integers(min_value=1, max_value=3)
     """
     lo = check_positive_int(min_value, "min_value")
     hi = check_positive_int(max_value, "max_value")
@@ -205,12 +229,10 @@ def radii(shape: int | tuple[int, ...] | None = None, *, min_value: float = 0.1,
 
     Examples
     --------
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=10)
-    ... @given(radii(3, min_value=0.5, max_value=2.0))
-    ... def check(r):
-    ...     assert r.shape == (3,) and (r >= 0.5).all() and (r <= 2.0).all()
-    >>> check()
+    >>> radii(3, min_value=2.0, max_value=1.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: min_value must be <= max_value, got 2.0 > 1.0
     """
     lo, hi = _check_range(min_value, max_value, "min_value", "max_value")
     batch = _batch_shape(shape, "shape")
@@ -225,13 +247,8 @@ def activation_names() -> SearchStrategy[str]:
 
     Examples
     --------
-    >>> from hypothesis import given, settings
-    >>> from bngeom.nn.functions import get_activation
-    >>> @settings(max_examples=10)
-    ... @given(activation_names())
-    ... def check(name):
-    ...     assert get_activation(name).name == name
-    >>> check()
+    >>> activation_names()
+    sampled_from(('tanh', 'relu', 'leaky_relu', 'softplus', 'sigmoid'))
     """
     return st.sampled_from(tuple(ACTIVATIONS))
 
@@ -241,12 +258,8 @@ def loss_names() -> SearchStrategy[str]:
 
     Examples
     --------
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=10)
-    ... @given(loss_names())
-    ... def check(name):
-    ...     assert name in ("squared", "logistic")
-    >>> check()
+    >>> loss_names()
+    sampled_from(('squared', 'logistic'))
     """
     return st.sampled_from(tuple(LOSSES))
 
@@ -276,14 +289,10 @@ def spectra(dim: int | SearchStrategy[int] | None = None, *, max_condition: floa
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=10)
-    ... @given(spectra(4, max_condition=50.0))
-    ... def check(spec):
-    ...     assert spec.shape == (4,) and spec.min() > 0
-    ...     assert spec.max() / spec.min() <= 50.0 * (1 + 1e-12)
-    >>> check()
+    >>> spectra(4, min_scale=2.0, max_scale=1.0)   # checked when built, not when drawn
+    Traceback (most recent call last):
+        ...
+    ValueError: min_scale must be <= max_scale, got 2.0 > 1.0
     """
     kappa = check_positive_scalar(max_condition, "max_condition")
     if kappa < 1:
@@ -343,15 +352,10 @@ def covariances(dim: int | SearchStrategy[int] | None = None, *, max_condition: 
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=20)
-    ... @given(covariances(dim=3, max_condition=10.0))
-    ... def check(cov):
-    ...     eig = np.linalg.eigvalsh(cov)
-    ...     assert np.array_equal(cov, cov.T) and eig[0] > 0
-    ...     assert eig[-1] / eig[0] <= 10.0 * (1 + 1e-9)
-    >>> check()
+    >>> covariances(dim=3, max_condition=0.5)
+    Traceback (most recent call last):
+        ...
+    ValueError: max_condition must be >= 1, got 0.5
     """
     spec_strategy = spectra(dim, max_condition=max_condition, min_scale=min_scale,
                             max_scale=max_scale)
@@ -396,14 +400,10 @@ def points(cov: ArrayLike | SearchStrategy,
     Examples
     --------
     >>> import numpy as np
-    >>> from hypothesis import given, settings
-    >>> cov = np.diag([4.0, 1.0, 0.25])
-    >>> @settings(max_examples=10)
-    ... @given(points(cov, n=(2, 3)))
-    ... def check(u):
-    ...     assert u.shape == (2, 3, 3)
-    ...     assert np.allclose(np.einsum("...i,ij,...j->...", u, cov, u), 1.0)
-    >>> check()
+    >>> points(np.diag([1.0, -1.0]), n=3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: cov must be positive definite, but it is indefinite: ...
     """
     if isinstance(cov, SearchStrategy) or isinstance(n, SearchStrategy):
         return st.tuples(_as_strategy(cov), _as_strategy(n)).flatmap(
@@ -444,16 +444,10 @@ def tangent_vectors(base_point: ArrayLike | SearchStrategy, cov: ArrayLike | Sea
     Examples
     --------
     >>> import numpy as np
-    >>> from hypothesis import given, settings
-    >>> from bngeom import geometry
-    >>> cov = np.diag([4.0, 1.0, 0.25])
-    >>> u = geometry.random_point(cov, 5, rng=0)
-    >>> @settings(max_examples=10)
-    ... @given(tangent_vectors(u, cov, min_norm=0.5, max_norm=2.0))
-    ... def check(xi):
-    ...     length = geometry.norm(u, xi, cov)
-    ...     assert np.all((length >= 0.5 - 1e-12) & (length <= 2.0 + 1e-12))
-    >>> check()
+    >>> tangent_vectors(np.array([[2.0, 0.0]]), np.eye(2))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: base_point must lie on N_Sigma (u^T cov u = 1): ...
     """
     drawn = (base_point, cov, min_norm, max_norm)
     if any(isinstance(v, SearchStrategy) for v in drawn):
@@ -575,14 +569,12 @@ def cov_and_points(dim: int | SearchStrategy[int] | None = None,
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=10)
-    ... @given(cov_and_points(dim=3, n=4))
-    ... def check(sample):
-    ...     cov, u = sample
-    ...     assert np.allclose(np.einsum("ni,ij,nj->n", u, cov, u), 1.0)
-    >>> check()
+    >>> CovPoints._fields    # a sample; drawn in the module's example
+    ('cov', 'points')
+    >>> cov_and_points(dim=3, array="cupy")
+    Traceback (most recent call last):
+        ...
+    ValueError: array must be one of ('numpy', 'torch', 'jax'), got 'cupy'
     """
     to_array = _converter(array)
 
@@ -607,16 +599,8 @@ def cov_point_tangent(dim: int | SearchStrategy[int] | None = None,
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from hypothesis import given, settings
-    >>> from bngeom import geometry
-    >>> @settings(max_examples=10)
-    ... @given(cov_point_tangent(dim=3, n=2, max_norm=2.0))
-    ... def check(sample):
-    ...     cov, u, xi = sample
-    ...     assert np.allclose(np.einsum("ni,ij,nj->n", xi, cov, u), 0.0, atol=1e-12)
-    ...     assert np.all(geometry.norm(u, xi, cov) <= 2.0 + 1e-12)
-    >>> check()
+    >>> CovPointTangent._fields    # a sample; drawn in the module's example
+    ('cov', 'point', 'tangent')
     """
     to_array = _converter(array)
 
@@ -643,14 +627,8 @@ def bn_spaces(dim: int | SearchStrategy[int] | None = None,
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=5)
-    ... @given(bn_spaces(dim=2, n=3))
-    ... def check(sample):
-    ...     space, x = sample
-    ...     assert x.shape == (3, 3) and np.all(space.belongs(x))
-    >>> check()
+    >>> SpacePoints._fields    # a sample; drawn in the module's example
+    ('space', 'points')
     """
     from bngeom.adapters.geomstats import BNSpace
 
@@ -680,15 +658,8 @@ def bn_manifolds(dim: int | SearchStrategy[int] | None = None,
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=5)
-    ... @given(bn_manifolds(dim=3, width=2))
-    ... def check(sample):
-    ...     M, x, v = sample
-    ...     y = M.exp(x, v)
-    ...     assert np.isclose(M.dist(x, y), M.norm(x, v))
-    >>> check()
+    >>> ManifoldPoint._fields    # a sample; drawn in the module's example
+    ('manifold', 'point', 'tangent')
     """
     from bngeom.adapters.pymanopt import BNManifold, BNTangentVector
 
@@ -767,15 +738,8 @@ def networks(dim: int | SearchStrategy[int] | None = None,
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from hypothesis import given, settings
-    >>> @settings(max_examples=10)
-    ... @given(networks(dim=3, width=2, loss="logistic"))
-    ... def check(net):
-    ...     assert net.X.shape[1] == 3 and net.W.shape == (2, 3)
-    ...     assert set(np.unique(net.y)) <= {-1.0, 1.0}
-    ...     assert np.allclose(net.cov, net.X.T @ net.X / len(net.X))
-    >>> check()
+    >>> Network._fields    # a sample; drawn in the module's example
+    ('X', 'y', 'W', 'a', 'cov', 'activation', 'loss')
     """
     dims = _strategy(dim, dimensions(), "dim")
     ws = _strategy(width, widths(), "width")

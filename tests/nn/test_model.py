@@ -230,3 +230,46 @@ def test_bad_input_raises():
         model.vanilla_loss_and_gradients(X, y, W, a, memory_budget=0)
     with pytest.raises(ValueError, match="positive definite"):
         model.bn_forward(X, W, a, np.zeros((3, 3)))
+
+
+# ---------------------------------------------------------------------------
+# options
+
+
+def _small_problem():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 4))
+    X -= X.mean(axis=0)
+    cov = X.T @ X / 300
+    return X, np.sin(X[:, 0]), rng.standard_normal((70, 4)), rng.standard_normal(70), cov
+
+
+@pytest.mark.parametrize("fields", [{"backend": "numpy"}, {"backend": "numba"},
+                                    {"precision": "float32", "memory_budget": 4096},
+                                    {"backend": "numba", "precision": "float32"}])
+def test_options_and_keywords_give_the_same_bits(fields):
+    X, y, W, a, cov = _small_problem()
+    opts = model.ComputeOptions(**fields)
+    for fn, args in ((model.bn_loss_and_gradients, (X, y, W, a, cov)),
+                     (model.vanilla_loss_and_gradients, (X, y, W, a))):
+        by_keywords, by_options = fn(*args, **fields), fn(*args, options=opts)
+        assert by_keywords.loss == by_options.loss
+        assert np.array_equal(by_keywords.grad_w, by_options.grad_w)
+        assert np.array_equal(by_keywords.grad_a, by_options.grad_a)
+    # a keyword replaces the field of options
+    mixed = model.bn_loss_and_gradients(X, y, W, a, cov, options=opts, backend="numpy")
+    ref = model.bn_loss_and_gradients(X, y, W, a, cov, **dict(fields, backend="numpy"))
+    assert np.array_equal(mixed.grad_w, ref.grad_w)
+
+
+def test_options_refuse_unknown_keywords_and_types():
+    X, y, W, a, cov = _small_problem()
+    with pytest.raises(TypeError, match=r"bn_loss_and_gradients\(\) got an unexpected "
+                                        r"keyword argument 'budget'"):
+        model.bn_loss_and_gradients(X, y, W, a, cov, budget=1)
+    with pytest.raises(TypeError, match="options must be a bngeom.nn.model.ComputeOptions"):
+        model.vanilla_loss_and_gradients(X, y, W, a, options={"backend": "numpy"})
+    with pytest.raises(ValueError, match="memory_budget must be > 0"):
+        model.ComputeOptions(memory_budget=0)
+    with pytest.raises(ValueError, match="precision"):
+        model.ComputeOptions(precision="float16")
