@@ -42,6 +42,8 @@ names = {
     "bngeom.experiments": ["section4", "theorem4", "theorem5", "chaos", "minibatch",
                            "spherical_motion", "exp_lr", "sgd_reference", "claims"],
     "bngeom.cli": ["main"],
+    "bngeom.adapters.geoopt": ["BNSphere", "BNSphereExact", "NeuronManifold",
+                               "NeuronManifoldExact"],
     "bngeom": ["BNSpace", "BNMetric", "BNManifold", "make_problem", "wasserstein2",
                "run_sweep", "simulate", "Trajectory", "train", "load_dataset"],
 }

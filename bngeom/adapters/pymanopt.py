@@ -76,13 +76,9 @@ from bngeom._validation import (
     check_signed_labels,
     check_tangent,
 )
+from bngeom.adapters._retraction import retraction
 from bngeom.geometry import _checked
-from bngeom.geometry.charts import (
-    manifold_to_sphere_differential,
-    neuron_radii,
-    normalize_to_manifold,
-    normalize_to_sphere,
-)
+from bngeom.geometry.charts import neuron_radii, normalize_to_manifold
 from bngeom.nn.data import covariance
 from bngeom.nn.functions import LOSSES, get_activation, get_loss
 from bngeom.nn.model import (
@@ -243,9 +239,8 @@ class SigmaSphereRows(Manifold):
         r"""Second-order retraction :math:`R_u(\xi) = \varphi(\breve u + d\psi_u\xi)`.
 
         The round sphere's projective retraction conjugated by the isometry
-        :math:`\psi` (MATH §5), through :mod:`bngeom.charts`. It is second order
-        because :math:`\psi` is an isometry and the sphere's retraction is:
-        :math:`d_g(\exp_u(t\xi), R_u(t\xi)) = O(t^3)`.
+        :math:`\psi` (MATH §5), through :mod:`bngeom.charts`; shared with geoopt's
+        ``BNSphere.retr`` (``bngeom.adapters._retraction``).
         """
         u = self._rows(point, "point")
         xi = self._rows(tangent_vector, "tangent_vector")
@@ -253,8 +248,7 @@ class SigmaSphereRows(Manifold):
             cov_u = u @ self.cov
             check_on_manifold(u, cov_u, "point")
             check_tangent(xi, cov_u, "tangent_vector")
-        return normalize_to_manifold(normalize_to_sphere(u)
-                                     + manifold_to_sphere_differential(u, xi), self.cov)
+        return retraction(u, xi, self.cov)
 
     def log(self, point_a: ArrayLike, point_b: ArrayLike) -> NDArray:
         """Riemannian logarithm, row-wise (:func:`bngeom.geometry.log`)."""
